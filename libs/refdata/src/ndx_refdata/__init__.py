@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-__all__ = ["Gazetteer", "IdProvince", "Province", "Ward", "gazetteer", "id_provinces"]
+__all__ = [
+    "ID_CODES_BY_PROVINCE",
+    "Gazetteer",
+    "IdProvince",
+    "Province",
+    "Ward",
+    "gazetteer",
+    "id_provinces",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +86,43 @@ def id_provinces() -> dict[str, IdProvince]:
     """Province codes of birth registration used in personal ID numbers, by 3-digit code."""
     rows = csv.DictReader(_data("vn-id-province-codes.csv").splitlines())
     return {r["code"]: IdProvince(code=r["code"], name=r["province"]) for r in rows}
+
+
+# The pre-2025 provinces merged into each 2025 province (Resolution 202/2025/QH15), as the
+# 3-digit ID codes of birth registration; the first is the province whose name the new one kept.
+ID_CODES_BY_PROVINCE: dict[str, tuple[str, ...]] = {
+    "01": ("001",),
+    "04": ("004",),
+    "08": ("008", "002"),
+    "11": ("011",),
+    "12": ("012",),
+    "14": ("014",),
+    "15": ("010", "015"),
+    "19": ("019", "006"),
+    "20": ("020",),
+    "22": ("022",),
+    "24": ("027", "024"),
+    "25": ("025", "026", "017"),
+    "31": ("031", "030"),
+    "33": ("033", "034"),
+    "37": ("037", "035", "036"),
+    "38": ("038",),
+    "40": ("040",),
+    "42": ("042",),
+    "44": ("045", "044"),
+    "46": ("046",),
+    "48": ("048", "049"),
+    "51": ("051", "062"),
+    "52": ("064", "052"),
+    "56": ("056", "058"),
+    "66": ("066", "054"),
+    "68": ("068", "067", "060"),
+    "75": ("075", "070"),
+    "79": ("079", "074", "077"),
+    "80": ("072", "080"),
+    "82": ("087", "082"),
+    "86": ("086", "083", "084"),
+    "91": ("089", "091"),
+    "92": ("092", "093", "094"),
+    "96": ("096", "095"),
+}

@@ -1,0 +1,59 @@
+# NDX: `make demo` brings the system up and walks through it; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+RUN := $(UV) run --frozen
+
+.PHONY: help install tools demo up down status tour test test-unit lint proto proto-check bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+install: ## Install uv if missing and the Python workspace (locked versions)
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --all-packages --frozen --quiet
+
+tools: ## Install the pinned Node tools (buf)
+	@test -x node_modules/.bin/buf || npm ci --no-fund --no-audit --silent
+
+demo: install up tour ## Install, start Kafka and the registries, and walk through a lookup, a verification and a change
+
+up: install ## Start Kafka (KRaft), certificates, the population registry; seed if empty
+	@$(RUN) ndx up
+
+down: ## Stop what `make up` started (data stays in .ndx/)
+	@$(RUN) ndx down
+
+status: ## Show what is running
+	@$(RUN) ndx status
+
+tour: ## The guided walk-through (needs `make up`)
+	@bash scripts/tour.sh
+
+test: install ## Run the whole test suite (starts a real Kafka broker and PostgreSQL as needed)
+	@$(RUN) pytest
+
+test-unit: install ## Only the tests that need no broker or database
+	@$(RUN) pytest -m "not kafka and not postgres"
+
+lint: install tools proto-check ## ruff, mypy (strict), buf lint, and generated code up to date
+	@$(RUN) ruff check .
+	@$(RUN) ruff format --check .
+	@$(RUN) mypy libs/runtime/src libs/refdata/src libs/cli/src services/population/src
+	@npx --no-install buf lint
+
+proto: install ## Regenerate Python code from proto/
+	@bash scripts/gen_proto.sh
+
+proto-check: proto ## Fail when the committed generated code differs from proto/
+	@git diff --exit-code --stat -- libs/contracts/src || \
+	  (echo "generated code is out of date: run 'make proto' and commit" >&2; exit 1)
+	@test -z "$$(git status --porcelain -- libs/contracts/src)" || \
+	  (git status --porcelain -- libs/contracts/src; echo "untracked generated files: run 'make proto' and commit" >&2; exit 1)
+
+bench: install ## Benchmarks: figures and ratios, written to bench/results/
+	@$(RUN) python bench/run_all.py
+
+clean: down ## Stop everything and delete local state (.ndx/)
+	rm -rf .ndx

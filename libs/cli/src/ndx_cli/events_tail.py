@@ -1,0 +1,86 @@
+"""`ndx events tail`: decoded change events, one JSON object a line."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from google.protobuf import json_format
+
+from ndx_runtime.envelope import header
+from ndx_runtime.topics import topic_partitions
+
+from .grpc_client import message_class
+
+
+def decode_record(record: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
+    """A record as JSON: key, headers, and the value decoded by its ce_type when known."""
+    headers = list(record.headers or ())
+    out: dict[str, Any] = {
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "timestamp": record.timestamp,
+        "key": record.key.decode(errors="replace") if record.key is not None else None,
+        "headers": {k: v.decode(errors="replace") for k, v in headers},
+    }
+    if record.value is None:
+        out["value"] = None  # tombstone
+        return out
+    ce_type = header(headers, "ce_type")
+    try:
+        if ce_type is None:
+            raise KeyError(ce_type)
+        msg = message_class(ce_type).FromString(record.value)
+        out["value"] = json_format.MessageToDict(msg, preserving_proto_field_name=True)
+    except Exception:  # unknown type or not protobuf: show the bytes, never drop the record
+        out["value_base64"] = base64.b64encode(record.value).decode()
+    return out
+
+
+async def tail(
+    bootstrap: str,
+    topic: str,
+    *,
+    from_beginning: bool,
+    max_records: int | None,
+    idle_timeout: float,
+    key: str | None = None,
+) -> AsyncIterator[dict[str, Any]]:
+    """Follows a topic (no consumer group, nothing committed); stops after `idle_timeout` quiet
+    seconds when it is not 0."""
+    wanted = key.encode() if key is not None else None
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        count = await topic_partitions(bootstrap, topic)
+        if not count:
+            raise LookupError(f"topic {topic!r} does not exist")
+        tps = [TopicPartition(topic, p) for p in range(count)]
+        consumer.assign(tps)
+        if from_beginning:
+            await consumer.seek_to_beginning(*tps)
+        else:
+            await consumer.seek_to_end(*tps)
+        seen = 0
+        while max_records is None or seen < max_records:
+            batch = await consumer.getmany(timeout_ms=int(idle_timeout * 1000) or 1000)
+            if not batch and idle_timeout:
+                return
+            for records in batch.values():
+                for record in records:
+                    if wanted is not None and record.key != wanted:
+                        continue
+                    yield decode_record(record)
+                    seen += 1
+                    if max_records is not None and seen >= max_records:
+                        return
+    finally:
+        await consumer.stop()
+
+
+def dumps(event: dict[str, Any], compact: bool) -> str:
+    return json.dumps(event, ensure_ascii=False, indent=None if compact else 2)

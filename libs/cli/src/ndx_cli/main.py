@@ -1,0 +1,147 @@
+"""The `ndx` command."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+import grpc
+
+from .config import SERVICES, CliSettings
+from .errors import print_rpc_error
+
+
+@click.group()
+def cli() -> None:
+    """NDX, the National Data Exchange: call services, follow events, seed data, run locally."""
+
+
+@cli.command()
+@click.argument("target")
+@click.argument("request_json", default="{}")
+@click.option("--via", type=click.Choice(sorted(SERVICES)), default="gateway", show_default=True,
+              help="Where the call goes: the gateway, or a registry directly (operators only).")
+@click.option("--as", "identity", default="ndx-admin", show_default=True,
+              help="Local identity whose certificate is presented (a name under .ndx/pki).")
+@click.option("--purpose", default=None, help="Purpose (procedure) code, sent as x-ndx-purpose.")
+@click.option("--officer", default=None, help="Officer id, sent as x-ndx-officer.")
+@click.option("--timeout", default=30.0, show_default=True, help="Deadline in seconds.")
+def call(target: str, request_json: str, via: str, identity: str, purpose: str | None,
+         officer: str | None, timeout: float) -> None:
+    """Calls SERVICE/METHOD with a JSON request and prints the response as proto3 JSON.
+
+    SERVICE is a full name (ndx.population.v1.PopulationService) or an alias (population).
+    """
+    from .grpc_client import Identity, find_method, to_json
+    from .grpc_client import call as do_call
+
+    settings = CliSettings()
+    service, _, method_name = target.rpartition("/")
+    if not service or not method_name:
+        raise click.BadParameter("expected SERVICE/METHOD", param_hint="TARGET")
+    service = SERVICES.get(service, (service, ""))[0] or service
+    try:
+        method = find_method(service, method_name)
+    except LookupError as e:
+        raise click.BadParameter(str(e), param_hint="TARGET") from None
+    metadata = [(k, v) for k, v in (("x-ndx-purpose", purpose), ("x-ndx-officer", officer)) if v]
+    try:
+        response, trailers = asyncio.run(
+            do_call(settings.address(via), method, request_json,
+                    Identity(identity, settings.pki), metadata, timeout)
+        )
+    except grpc.aio.AioRpcError as error:
+        print_rpc_error(error)
+        sys.exit(1)
+    except (FileNotFoundError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(to_json(response))
+    redacted = [v for k, v in trailers if k == "x-ndx-redacted"]
+    if redacted:
+        click.echo(f"redacted: {', '.join(map(str, redacted))}", err=True)
+
+
+@cli.group()
+def events() -> None:
+    """Change events on Kafka."""
+
+
+@events.command("tail")
+@click.argument("topic")
+@click.option("--from-beginning", is_flag=True, help="Start at the oldest retained record.")
+@click.option("--max", "max_records", type=int, default=None, help="Stop after N records.")
+@click.option("--key", default=None, help="Only records with this key (an entity id).")
+@click.option("--json", "compact", is_flag=True, help="One compact JSON object a line.")
+@click.option("--idle-timeout", default=0.0, show_default=True,
+              help="Stop after this many quiet seconds (0: follow forever).")
+def events_tail(topic: str, from_beginning: bool, max_records: int | None, key: str | None,
+                compact: bool, idle_timeout: float) -> None:
+    """Prints the decoded events of TOPIC: key, headers and the protobuf value as JSON."""
+    from ndx_runtime.settings import ServiceSettings
+
+    from .events_tail import dumps, tail
+
+    bootstrap = ServiceSettings().kafka_bootstrap_servers
+
+    async def run() -> None:
+        async for event in tail(bootstrap, topic, from_beginning=from_beginning,
+                                max_records=max_records, idle_timeout=idle_timeout, key=key):
+            click.echo(dumps(event, compact))
+
+    try:
+        asyncio.run(run())
+    except LookupError as e:
+        raise click.ClickException(str(e)) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.group()
+def seed() -> None:
+    """Deterministic synthetic data for the registries."""
+
+
+@seed.command("population")
+@click.option("--citizens", default=20_000, show_default=True, help="How many citizens.")
+@click.option("--seed", "seed_value", default=2025, show_default=True, help="Random seed.")
+@click.option("--database-url", default=None,
+              help="Target database (default: the registry's POPULATION_DATABASE_URL).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the registry already has data.")
+def seed_population(citizens: int, seed_value: int, database_url: str | None,
+                    if_empty: bool) -> None:
+    """Loads realistic citizens: households, real wards, consistent ids."""
+    from .seeding import seed_population as run
+
+    asyncio.run(run(citizens, seed_value, database_url, if_empty=if_empty))
+
+
+@cli.command()
+@click.option("--citizens", default=20_000, show_default=True,
+              help="Citizens to seed when the population registry is empty.")
+def up(citizens: int) -> None:
+    """Starts the local system: Kafka, certificates, seeded registries."""
+    from .local import up as run
+
+    run(CliSettings(), citizens=citizens)
+
+
+@cli.command()
+def down() -> None:
+    """Stops what `ndx up` started; data stays under .ndx/."""
+    from .local import down as run
+
+    run(CliSettings())
+
+
+@cli.command()
+def status() -> None:
+    """Shows what is running locally."""
+    from .local import status as run
+
+    run(CliSettings())
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,1 @@
+"""The local stack: Kafka, PostgreSQL and a dev PKI on one machine, without Docker."""

@@ -1,0 +1,81 @@
+"""Business-rule errors as google.rpc.Status with details (ErrorInfo, BadRequest, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import grpc
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from .errors import AlreadyExists, DomainError, InvalidInput, NotFound, RuleBroken, StaleVersion
+
+DOMAIN = "ndx.gov.vn"
+
+
+def rich_status(
+    code: grpc.StatusCode,
+    message: str,
+    *details: Message,
+    reason: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> grpc.Status:
+    """A grpc.Status carrying google.rpc.Status details in the grpc-status-details-bin trailer."""
+    info = error_details_pb2.ErrorInfo(
+        reason=reason or code.name, domain=DOMAIN, metadata=dict(metadata or {})
+    )
+    packed = []
+    for detail in (info, *details):
+        any_detail = any_pb2.Any()
+        any_detail.Pack(detail)
+        packed.append(any_detail)
+    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=packed)
+    return rpc_status.to_status(status)
+
+
+def bad_request(violations: list[tuple[str, str]], message: str | None = None) -> grpc.Status:
+    detail = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in violations
+        ]
+    )
+    text = message or "; ".join(f"{f}: {d}" for f, d in violations)
+    return rich_status(grpc.StatusCode.INVALID_ARGUMENT, text, detail)
+
+
+def status_for(error: DomainError) -> grpc.Status:
+    """Maps a business-rule error to the status an agency can act on."""
+    if isinstance(error, InvalidInput):
+        return bad_request([(v.field, v.description) for v in error.violations])
+    if isinstance(error, NotFound):
+        info = error_details_pb2.ResourceInfo(
+            resource_type=error.kind, resource_name=error.key, description=str(error)
+        )
+        return rich_status(grpc.StatusCode.NOT_FOUND, str(error), info)
+    if isinstance(error, AlreadyExists):
+        info = error_details_pb2.ResourceInfo(resource_type=error.kind, resource_name=error.key)
+        return rich_status(grpc.StatusCode.ALREADY_EXISTS, str(error), info)
+    if isinstance(error, StaleVersion):
+        return rich_status(
+            grpc.StatusCode.ABORTED,
+            str(error),
+            reason="STALE_VERSION",
+            metadata={"expected_version": str(error.expected), "version": str(error.actual)},
+        )
+    if isinstance(error, RuleBroken):
+        failure = error_details_pb2.PreconditionFailure(
+            violations=[
+                error_details_pb2.PreconditionFailure.Violation(
+                    type="RULE", subject=error.field, description=error.description
+                )
+            ]
+        )
+        return rich_status(grpc.StatusCode.FAILED_PRECONDITION, str(error), failure)
+    return rich_status(grpc.StatusCode.INTERNAL, "internal error")
+
+
+def details_of(error: grpc.aio.AioRpcError | grpc.RpcError) -> status_pb2.Status | None:
+    """The google.rpc.Status an error carries, if any (for clients and tests)."""
+    return rpc_status.from_call(error)  # type: ignore[arg-type]

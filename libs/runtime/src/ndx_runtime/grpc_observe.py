@@ -1,0 +1,52 @@
+"""Around every RPC: a server span joined to the caller's trace, a log line, errors as statuses."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import grpc
+import structlog
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from .errors import DomainError
+from .grpc_errors import status_for
+
+log = structlog.get_logger("ndx.rpc")
+tracer = trace.get_tracer("ndx.rpc")
+
+
+@asynccontextmanager
+async def observe_call(method: str, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[None]:
+    """Traces and logs one call; a DomainError becomes its rich status."""
+    carrier = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
+    started = time.perf_counter()
+    with tracer.start_as_current_span(
+        method.lstrip("/"),
+        context=propagate.extract(carrier),
+        kind=SpanKind.SERVER,
+        attributes={"rpc.system": "grpc", "rpc.method": method},
+    ) as span:
+        try:
+            yield
+        except DomainError as error:
+            status = status_for(error)
+            span.set_status(Status(StatusCode.ERROR, status.details))
+            await context.abort(status.code, status.details, status.trailing_metadata)
+        except grpc.aio.AbortError:
+            raise
+        except Exception:
+            log.exception("rpc failed", method=method)
+            raise
+        finally:
+            code = context.code()
+            span.set_attribute("rpc.grpc.status_code", code.value[0] if code else 0)
+            log.debug(
+                "rpc",
+                method=method,
+                code=code.name if code else "OK",
+                ms=round((time.perf_counter() - started) * 1000, 2),
+            )

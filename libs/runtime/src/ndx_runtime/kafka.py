@@ -1,0 +1,57 @@
+"""Kafka clients configured the NDX way."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from .topics import topic_partitions
+
+
+def create_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+    """An idempotent producer: acks from all in-sync replicas, no duplicates on retry."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=15_000,
+    )
+
+
+async def read_topic(
+    bootstrap: str, topic: str, *, at_least: int = 0, timeout: float = 15.0, quiet: float = 1.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of a topic from the start, once `at_least` arrived and `quiet` s passed idle."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        count: int | None = None
+        while not count and loop.time() < deadline:
+            count = await topic_partitions(bootstrap, topic)
+            if not count:
+                await asyncio.sleep(0.2)
+        if not count:
+            return records
+        tps = [TopicPartition(topic, p) for p in range(count)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        last = loop.time()
+        while loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=100)
+            for part in batch.values():
+                records.extend(part)
+            now = loop.time()
+            if batch:
+                last = now
+            elif len(records) >= at_least and now - last >= quiet:
+                break
+    finally:
+        await consumer.stop()
+    return records

@@ -1,0 +1,178 @@
+"""The transactional outbox: an event is a row written in the same transaction as the change."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import zlib
+from datetime import datetime
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .db import Database, is_sqlite
+from .envelope import Headers
+
+log = structlog.get_logger(__name__)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """The outbox table in a service's own schema; ids give the publication order."""
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", _ID, primary_key=True, autoincrement=True),
+        Column("topic", String(249), nullable=False),
+        Column("key", LargeBinary, nullable=False),
+        Column("value", LargeBinary, nullable=True),
+        Column("headers", Text, nullable=False),  # JSON list of [name, value] pairs
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+def encode_headers(headers: Headers) -> str:
+    return json.dumps([[k, v.decode()] for k, v in headers], separators=(",", ":"))
+
+
+def decode_headers(text: str) -> Headers:
+    return [(k, v.encode()) for k, v in json.loads(text)]
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows to Kafka in id order, then deletes exactly those rows.
+
+    A crash between produce and delete republishes the batch on restart: delivery is at least
+    once, and consumers skip versions they have already applied. Nothing committed is lost.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        table: Table,
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 2000,
+        poll_seconds: float = 0.5,
+    ) -> None:
+        self._db = db
+        self._table = table
+        self._producer = producer
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._leader: AsyncConnection | None = None
+        self.published = 0
+
+    def notify(self) -> None:
+        """Wakes the relay: a transaction just committed events."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publishes until stop(); retries with back-off while Kafka or the database is down."""
+        backoff = 0.2
+        while not self._stopping:
+            try:
+                if not await self._lead():
+                    await self._sleep(self._poll_seconds * 4)
+                    continue
+                n = await self.publish_batch()
+                backoff = 0.2
+            except (KafkaError, OSError, SQLAlchemyError) as e:
+                log.warning("outbox relay failed; retrying", error=repr(e), retry_in=backoff)
+                await self._release_leadership()
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if n < self._batch_size:
+                await self._sleep(self._poll_seconds)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        await self._release_leadership()
+
+    async def drain(self, timeout: float = 30.0) -> int:
+        """Publishes until the outbox is empty; returns how many records went out."""
+        total = 0
+        async with asyncio.timeout(timeout):
+            while n := await self.publish_batch():
+                total += n
+        return total
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """Rows waiting and the creation time of the oldest."""
+        t = self._table
+        async with self._db.engine.connect() as conn:
+            row = (await conn.execute(select(func.count(), func.min(t.c.created_at)))).one()
+        return int(row[0]), row[1]
+
+    async def publish_batch(self) -> int:
+        t = self._table
+        async with self._db.engine.connect() as conn:
+            rows = (
+                await conn.execute(select(t).order_by(t.c.id).limit(self._batch_size))
+            ).all()
+        if not rows:
+            return 0
+        send = self._producer.send
+        pending = [
+            await send(r.topic, r.value, key=r.key, headers=decode_headers(r.headers))
+            for r in rows
+        ]
+        await asyncio.gather(*pending)
+        # Exactly the published ids: a lower id may belong to a transaction still committing.
+        async with self._db.write_lock, self._db.engine.begin() as conn:
+            await conn.execute(delete(t).where(t.c.id.in_([r.id for r in rows])))
+        self.published += len(rows)
+        return len(rows)
+
+    async def _lead(self) -> bool:
+        """On PostgreSQL only one relay of a service publishes: the holder of an advisory lock."""
+        if is_sqlite(self._db.engine):
+            return True
+        if self._leader is not None:
+            return True
+        conn = await self._db.engine.connect()
+        key = zlib.crc32(f"ndx-outbox:{self._table.name}".encode())
+        got = (await conn.execute(select(func.pg_try_advisory_lock(key)))).scalar()
+        await conn.commit()
+        if got:
+            self._leader = conn
+            log.info("outbox relay is the leader")
+            return True
+        await conn.close()
+        return False
+
+    async def _release_leadership(self) -> None:
+        if self._leader is not None:
+            conn, self._leader = self._leader, None
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+        self._wake.clear()

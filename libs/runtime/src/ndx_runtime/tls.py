@@ -1,0 +1,136 @@
+"""mTLS for gRPC: credentials, the peer's identity from its certificate, and an allow-list.
+
+Identity is the SPIFFE-style URI SAN of the client certificate
+(`spiffe://ndx.local/<kind>/<name>`), never a metadata value.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import grpc
+from cryptography import x509
+
+from .grpc_wrap import AroundInterceptor
+
+TRUST_DOMAIN = "ndx.local"
+KINDS = frozenset({"agency", "service", "operator"})
+# Health checks and reflection are open to every authenticated peer.
+OPEN_SERVICES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
+
+current_identity: contextvars.ContextVar[Identity | None] = contextvars.ContextVar(
+    "current_identity", default=None
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who is calling: an agency, a service or an operator."""
+
+    kind: str
+    name: str
+
+    @property
+    def uri(self) -> str:
+        return f"spiffe://{TRUST_DOMAIN}/{self.kind}/{self.name}"
+
+    @property
+    def principal(self) -> str:
+        """`kind/name`, the form used in allow-lists."""
+        return f"{self.kind}/{self.name}"
+
+    @classmethod
+    def parse_uri(cls, uri: str) -> Identity:
+        prefix = f"spiffe://{TRUST_DOMAIN}/"
+        if not uri.startswith(prefix):
+            raise ValueError(f"{uri!r} is not an identity of {TRUST_DOMAIN}")
+        kind, _, name = uri[len(prefix) :].partition("/")
+        if kind not in KINDS or not name or "/" in name:
+            raise ValueError(f"{uri!r} is not spiffe://{TRUST_DOMAIN}/<agency|service|operator>/<name>")
+        return cls(kind, name)
+
+    def __str__(self) -> str:
+        return self.principal
+
+
+def server_credentials(cert_file: Path, key_file: Path, ca_file: Path) -> grpc.ServerCredentials:
+    """Server credentials that require a client certificate signed by the CA."""
+    return grpc.ssl_server_credentials(
+        [(Path(key_file).read_bytes(), Path(cert_file).read_bytes())],
+        root_certificates=Path(ca_file).read_bytes(),
+        require_client_auth=True,
+    )
+
+
+def channel_credentials(ca_file: Path, cert_file: Path, key_file: Path) -> grpc.ChannelCredentials:
+    """Client credentials presenting a certificate and trusting the CA."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=Path(ca_file).read_bytes(),
+        private_key=Path(key_file).read_bytes(),
+        certificate_chain=Path(cert_file).read_bytes(),
+    )
+
+
+@lru_cache(maxsize=1024)
+def identity_from_pem(pem: bytes) -> Identity | None:
+    """The NDX identity in a certificate's URI SAN, or None."""
+    cert = x509.load_pem_x509_certificate(pem)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for uri in san.get_values_for_type(x509.UniformResourceIdentifier):
+        try:
+            return Identity.parse_uri(uri)
+        except ValueError:
+            continue
+    return None
+
+
+def peer_identity(context: grpc.aio.ServicerContext[Any, Any]) -> Identity | None:
+    """The verified identity of the caller (TLS already checked the chain)."""
+    pems = context.auth_context().get("x509_pem_cert")
+    if not pems:
+        return None
+    return identity_from_pem(pems[0])
+
+
+class AllowListInterceptor(AroundInterceptor):
+    """Refuses every call whose certificate identity is not on the allow-list."""
+
+    def __init__(self, allowed: frozenset[str]) -> None:
+        self.allowed = frozenset(allowed)
+        super().__init__(self._check)
+
+    @asynccontextmanager
+    async def _check(
+        self, method: str, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[None]:
+        identity = peer_identity(context)
+        if identity is None:
+            await context.abort(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "no NDX identity: present a client certificate with a spiffe://ndx.local/ URI",
+            )
+        assert identity is not None
+        if identity.principal not in self.allowed and not method.startswith(OPEN_SERVICES):
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{identity.principal} may not call this service directly "
+                "(agencies go through the gateway)",
+            )
+        token = current_identity.set(identity)
+        try:
+            yield
+        finally:
+            current_identity.reset(token)

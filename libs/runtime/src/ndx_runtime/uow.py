@@ -1,0 +1,89 @@
+"""The unit of work: one transaction for the row changes and their outbox events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Table, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .db import Database
+from .envelope import EventRecord
+from .outbox import encode_headers
+
+
+class SqlUnitOfWork:
+    """Subclasses build their repositories on `self.connection` in `_open`."""
+
+    def __init__(
+        self, db: Database, outbox: Table, on_commit: Callable[[], None] | None = None
+    ) -> None:
+        self._db = db
+        self._outbox = outbox
+        self._on_commit = on_commit
+        self._pending: list[EventRecord] = []
+        self._conn: AsyncConnection | None = None
+
+    @property
+    def connection(self) -> AsyncConnection:
+        assert self._conn is not None, "unit of work used outside 'async with'"
+        return self._conn
+
+    async def __aenter__(self) -> Self:
+        await self._db.write_lock.__aenter__()
+        try:
+            self._conn = await self._db.engine.connect()
+            await self._conn.begin()
+        except BaseException:
+            await self._db.write_lock.__aexit__(None, None, None)
+            raise
+        self._pending = []
+        self._open(self._conn)
+        return self
+
+    def _open(self, connection: AsyncConnection) -> None:
+        """Hook for subclasses: build repositories on the connection."""
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if self._conn is not None:
+                if self._conn.in_transaction():
+                    await self._conn.rollback()
+                await self._conn.close()
+        finally:
+            self._conn = None
+            await self._db.write_lock.__aexit__(et, e, tb)
+
+    def publish(self, record: EventRecord) -> None:
+        """Queues an event; it is written to the outbox by commit, in the same transaction."""
+        self._pending.append(record)
+
+    async def commit(self) -> None:
+        if self._pending:
+            now = datetime.now(UTC)
+            await self.connection.execute(
+                insert(self._outbox),
+                [
+                    {
+                        "topic": r.topic,
+                        "key": r.key,
+                        "value": r.value,
+                        "headers": encode_headers(r.headers),
+                        "created_at": now,
+                    }
+                    for r in self._pending
+                ],
+            )
+        await self.connection.commit()
+        had_events, self._pending = bool(self._pending), []
+        if had_events and self._on_commit is not None:
+            self._on_commit()
+
+    async def rollback(self) -> None:
+        self._pending = []
+        await self.connection.rollback()

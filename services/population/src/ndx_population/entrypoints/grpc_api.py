@@ -1,0 +1,248 @@
+"""PopulationService over gRPC: parse, call a use case, map the result. Errors map in the runtime."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+import grpc
+from google.protobuf.field_mask_pb2 import FieldMask
+
+from ndx.common.v1 import types_pb2
+from ndx.population.v1 import citizen_pb2, population_service_pb2 as pb, population_service_pb2_grpc
+from ndx_runtime.clock import Clock
+from ndx_runtime.errors import InvalidInput, Violation
+from ndx_runtime.masks import apply_read_mask, check_mask
+
+from ..adapters.proto_mapping import citizen_from_proto, citizen_to_proto, date_from_proto
+from ..domain.identity_number import IdentityNumber
+from ..domain.model import UPDATABLE_FIELDS
+from ..domain.verification import Result
+from ..service_layer import handlers
+from ..service_layer.unit_of_work import PopulationUnitOfWork
+from ..service_layer.views import CitizenFilter, Claim, PopulationViews
+
+MAX_BATCH = 1000
+DEFAULT_PAGE = 100
+_CITIZEN = citizen_pb2.Citizen.DESCRIPTOR
+_RESULTS = {
+    Result.MATCH: types_pb2.VERIFY_RESULT_MATCH,
+    Result.MISMATCH: types_pb2.VERIFY_RESULT_MISMATCH,
+    Result.UNKNOWN: types_pb2.VERIFY_RESULT_UNKNOWN,
+}
+Ctx = grpc.aio.ServicerContext[Any, Any]
+
+
+class PopulationApi(population_service_pb2_grpc.PopulationServiceServicer):
+    def __init__(
+        self, views: PopulationViews, new_uow: Any, clock: Clock | None = None
+    ) -> None:
+        self._views = views
+        self._new_uow: Any = new_uow  # () -> PopulationUnitOfWork
+        self._clock = clock or Clock()
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def GetCitizen(self, request: pb.GetCitizenRequest, context: Ctx) -> citizen_pb2.Citizen:
+        check_mask(request.read_mask, _CITIZEN, "read_mask")
+        _citizen_id(request.citizen_id, "citizen_id")
+        citizen = await self._views.get(request.citizen_id)
+        return apply_read_mask(citizen_to_proto(citizen), request.read_mask)
+
+    async def BatchGetCitizens(
+        self, request: pb.BatchGetCitizensRequest, context: Ctx
+    ) -> pb.BatchGetCitizensResponse:
+        check_mask(request.read_mask, _CITIZEN, "read_mask")
+        _batch_size(len(request.citizen_ids), "citizen_ids")
+        _ids(request.citizen_ids, "citizen_ids")
+        found, missing = await self._views.batch_get(list(request.citizen_ids))
+        return pb.BatchGetCitizensResponse(
+            citizens=[apply_read_mask(citizen_to_proto(c), request.read_mask) for c in found],
+            missing_citizen_ids=missing,
+        )
+
+    async def ListCitizens(
+        self, request: pb.ListCitizensRequest, context: Ctx
+    ) -> pb.ListCitizensResponse:
+        check_mask(request.read_mask, _CITIZEN, "read_mask")
+        f = _filter(request)
+        size = _page_size(request.page_size)
+        after = _decode_token(request.page_token, f)
+        page = await self._views.list(f, after, size + 1)
+        token = _encode_token(page[size - 1].citizen_id, f) if len(page) > size else ""
+        return pb.ListCitizensResponse(
+            citizens=[apply_read_mask(citizen_to_proto(c), request.read_mask) for c in page[:size]],
+            next_page_token=token,
+        )
+
+    async def ListHouseholdMembers(
+        self, request: pb.ListHouseholdMembersRequest, context: Ctx
+    ) -> pb.ListHouseholdMembersResponse:
+        check_mask(request.read_mask, _CITIZEN, "read_mask")
+        if not request.household_id:
+            raise InvalidInput.one("household_id", "must not be empty")
+        members = await self._views.household(request.household_id)
+        return pb.ListHouseholdMembersResponse(
+            members=[apply_read_mask(citizen_to_proto(c), request.read_mask) for c in members]
+        )
+
+    async def VerifyCitizen(
+        self, request: pb.VerifyCitizenRequest, context: Ctx
+    ) -> pb.VerifyCitizenResponse:
+        claim = _claim(request, "")
+        [(overall, results)] = await self._views.verify([claim])
+        return _verify_response(claim, overall, results)
+
+    async def BatchVerifyCitizens(
+        self, request: pb.BatchVerifyCitizensRequest, context: Ctx
+    ) -> pb.BatchVerifyCitizensResponse:
+        _batch_size(len(request.requests), "requests")
+        claims = [_claim(r, f"requests[{i}].") for i, r in enumerate(request.requests)]
+        outcomes = await self._views.verify(claims)
+        return pb.BatchVerifyCitizensResponse(
+            results=[_verify_response(c, o, r) for c, (o, r) in zip(claims, outcomes, strict=True)]
+        )
+
+    # -- writes (the owner agency only, enforced by the gateway's policy) ------------------------
+
+    async def RegisterCitizen(
+        self, request: pb.RegisterCitizenRequest, context: Ctx
+    ) -> citizen_pb2.Citizen:
+        if request.citizen.version:
+            raise InvalidInput.one("citizen.version", "is assigned by the registry; leave it 0")
+        citizen = citizen_from_proto(request.citizen)
+        if not request.citizen.HasField("date_of_birth"):
+            raise InvalidInput.one("citizen.date_of_birth", "is required")
+        saved = await handlers.register_citizen(citizen, self._new_uow(), self._clock)
+        return citizen_to_proto(saved)
+
+    async def UpdateCitizen(
+        self, request: pb.UpdateCitizenRequest, context: Ctx
+    ) -> citizen_pb2.Citizen:
+        _citizen_id(request.citizen.citizen_id, "citizen.citizen_id")
+        _expected_version(request.expected_version)
+        paths = list(request.update_mask.paths)
+        if not paths:
+            raise InvalidInput.one("update_mask", "must name at least one field to change")
+        bad = [p for p in paths if p not in UPDATABLE_FIELDS]
+        if bad:
+            allowed = ", ".join(sorted(UPDATABLE_FIELDS))
+            raise InvalidInput(
+                [Violation("update_mask", f"{p!r} cannot be updated (allowed: {allowed})") for p in bad]
+            )
+        values = citizen_from_proto(request.citizen)
+        changes = {p: getattr(values, p) for p in paths}
+        saved = await handlers.update_citizen(
+            request.citizen.citizen_id, changes, request.expected_version, self._new_uow(),
+            self._clock,
+        )
+        return citizen_to_proto(saved)
+
+    async def RecordDeath(
+        self, request: pb.RecordDeathRequest, context: Ctx
+    ) -> citizen_pb2.Citizen:
+        _citizen_id(request.citizen_id, "citizen_id")
+        _expected_version(request.expected_version)
+        died = date_from_proto(request.date_of_death, "date_of_death")
+        if died is None:
+            raise InvalidInput.one("date_of_death", "is required")
+        saved = await handlers.record_death(
+            request.citizen_id, died, request.expected_version, self._new_uow(), self._clock
+        )
+        return citizen_to_proto(saved)
+
+
+def _citizen_id(value: str, field: str) -> None:
+    IdentityNumber.parse(value, field)
+
+
+def _ids(values: Any, field: str) -> None:
+    problems: list[Violation] = []
+    for i, value in enumerate(values):
+        try:
+            IdentityNumber.parse(value, f"{field}[{i}]")
+        except InvalidInput as e:
+            problems.extend(e.violations)
+    if problems:
+        raise InvalidInput(problems)
+
+
+def _batch_size(n: int, field: str) -> None:
+    if not 1 <= n <= MAX_BATCH:
+        raise InvalidInput.one(field, f"must hold 1 to {MAX_BATCH} entries, got {n}")
+
+
+def _expected_version(v: int) -> None:
+    if v <= 0:
+        raise InvalidInput.one("expected_version", "must be the version you read (1 or more)")
+
+
+def _page_size(n: int) -> int:
+    if n < 0 or n > MAX_BATCH:
+        raise InvalidInput.one("page_size", f"must be 0 to {MAX_BATCH}, got {n}")
+    return n or DEFAULT_PAGE
+
+
+def _filter(r: pb.ListCitizensRequest) -> CitizenFilter:
+    born = date_from_proto(r.date_of_birth, "date_of_birth")
+    chosen = [bool(r.ward_code), bool(r.household_id), bool(r.full_name or born)]
+    if sum(chosen) != 1:
+        raise InvalidInput.one(
+            "filter", "set exactly one of ward_code, household_id, or full_name with date_of_birth"
+        )
+    if (r.full_name or born) and not (r.full_name and born):
+        field = "date_of_birth" if r.full_name else "full_name"
+        raise InvalidInput.one(field, "full_name and date_of_birth go together")
+    if r.ward_code and not (len(r.ward_code) == 5 and r.ward_code.isdigit()):
+        raise InvalidInput.one("ward_code", "must be a 5-digit ward code")
+    return CitizenFilter(r.ward_code, r.household_id, r.full_name, born)
+
+
+def _fingerprint(f: CitizenFilter) -> str:
+    return hashlib.sha256(repr(f).encode()).hexdigest()[:16]
+
+
+def _encode_token(after: str, f: CitizenFilter) -> str:
+    raw = json.dumps({"a": after, "f": _fingerprint(f)}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str, f: CitizenFilter) -> str:
+    if not token:
+        return ""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        after, fingerprint = str(data["a"]), str(data["f"])
+    except (ValueError, KeyError, TypeError):
+        raise InvalidInput.one("page_token", "is not a token this service issued") from None
+    if fingerprint != _fingerprint(f):
+        raise InvalidInput.one("page_token", "was issued for a different filter")
+    return after
+
+
+def _claim(r: pb.VerifyCitizenRequest, prefix: str) -> Claim:
+    _citizen_id(r.citizen_id, f"{prefix}citizen_id")
+    paths = list(r.claim_mask.paths)
+    if not paths:
+        raise InvalidInput.one(f"{prefix}claim_mask", "must name at least one claimed field")
+    check_mask(FieldMask(paths=paths), _CITIZEN, f"{prefix}claim_mask")
+    try:
+        claims = citizen_from_proto(r.claims)
+    except InvalidInput as e:
+        raise InvalidInput(
+            [Violation(f"{prefix}claims.{v.field}", v.description) for v in e.violations]
+        ) from None
+    return Claim(r.citizen_id, claims, paths)
+
+
+def _verify_response(claim: Claim, overall: Result, results: list[Result]) -> pb.VerifyCitizenResponse:
+    return pb.VerifyCitizenResponse(
+        citizen_id=claim.citizen_id,
+        overall=_RESULTS[overall],
+        results=[
+            types_pb2.ClaimResult(field=p, result=_RESULTS[r])
+            for p, r in zip(claim.paths, results, strict=True)
+        ],
+    )

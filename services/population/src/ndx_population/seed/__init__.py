@@ -1,0 +1,1 @@
+"""Deterministic, realistic synthetic citizens for local runs, tests and benchmarks."""

@@ -1,0 +1,105 @@
+"""Write use cases of the population registry: each reads like the rule it applies."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from ndx_refdata import gazetteer
+from ndx_runtime.clock import Clock
+from ndx_runtime.errors import InvalidInput, NotFound, Violation
+
+from ..adapters.tables import ADDRESS_FIELDS
+from ..domain.model import Citizen
+from ..domain.values import Address
+from .unit_of_work import PopulationUnitOfWork
+
+
+async def register_citizen(
+    citizen: Citizen, uow: PopulationUnitOfWork, clock: Clock
+) -> Citizen:
+    check_addresses(citizen)
+    async with uow:
+        Citizen.register(citizen, clock.today(), clock.now())
+        uow.citizens.add(citizen)
+        await uow.commit()
+    return citizen
+
+
+async def update_citizen(
+    citizen_id: str,
+    changes: dict[str, Any],
+    expected_version: int,
+    uow: PopulationUnitOfWork,
+    clock: Clock,
+) -> Citizen:
+    changes = resolve_addresses(changes)
+    async with uow:
+        citizen = await _load(uow, citizen_id)
+        citizen.check_version(expected_version)
+        citizen.apply_update(changes, clock.today(), clock.now())
+        await uow.commit()
+    return citizen
+
+
+async def record_death(
+    citizen_id: str,
+    date_of_death: date,
+    expected_version: int,
+    uow: PopulationUnitOfWork,
+    clock: Clock,
+) -> Citizen:
+    async with uow:
+        citizen = await _load(uow, citizen_id)
+        citizen.check_version(expected_version)
+        citizen.record_death(date_of_death, clock.today(), clock.now())
+        await uow.commit()
+    return citizen
+
+
+async def _load(uow: PopulationUnitOfWork, citizen_id: str) -> Citizen:
+    citizen = await uow.citizens.get(citizen_id)
+    if citizen is None:
+        raise NotFound("citizen", citizen_id)
+    return citizen
+
+
+def check_addresses(citizen: Citizen) -> None:
+    """Every address names a ward of the 2025 catalogue (see `resolve_addresses`)."""
+    values = {name: getattr(citizen, name) for name in ADDRESS_FIELDS}
+    for name, address in resolve_addresses(values).items():
+        setattr(citizen, name, address)
+
+
+def resolve_addresses(values: dict[str, Any]) -> dict[str, Any]:
+    """Checks the address values among `values` against the 2025 catalogue and fills in a
+    missing province code from the ward; other values pass through."""
+    problems = []
+    out = dict(values)
+    for name in ADDRESS_FIELDS:
+        address: Address | None = values.get(name)
+        if address is None:
+            continue
+        found = address_violations(name, address)
+        problems.extend(found)
+        if not found and not address.province_code:
+            ward = gazetteer().ward(address.ward_code)
+            assert ward is not None
+            out[name] = replace(address, province_code=ward.province_code)
+    if problems:
+        raise InvalidInput(problems)
+    return out
+
+
+def address_violations(field: str, address: Address) -> list[Violation]:
+    g = gazetteer()
+    ward = g.ward(address.ward_code)
+    if ward is None:
+        return [Violation(f"{field}.ward_code", f"{address.ward_code!r} is not a ward code of "
+                                                "the 2025 administrative catalogue")]
+    if address.province_code and address.province_code != ward.province_code:
+        return [Violation(f"{field}.province_code",
+                          f"ward {ward.code} ({ward.name}) is in province {ward.province_code}, "
+                          f"not {address.province_code!r}")]
+    return []

@@ -1,0 +1,79 @@
+"""Read use cases: lookups, lists and verification. No locks and no events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from ndx_runtime.db import Database
+from ndx_runtime.errors import NotFound
+
+from ..adapters.repository import CitizenQueries
+from ..domain.model import Citizen
+from ..domain.values import HouseholdRelationship
+from ..domain.verification import Result, verify
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenFilter:
+    """Exactly one of: a ward, a household, or a full name with a date of birth."""
+
+    ward_code: str = ""
+    household_id: str = ""
+    full_name: str = ""
+    date_of_birth: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    citizen_id: str
+    claims: Citizen
+    paths: list[str]
+
+
+class PopulationViews:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, citizen_id: str) -> Citizen:
+        async with self._db.engine.connect() as conn:
+            citizen = await CitizenQueries(conn).get(citizen_id)
+        if citizen is None:
+            raise NotFound("citizen", citizen_id)
+        return citizen
+
+    async def batch_get(self, citizen_ids: Sequence[str]) -> tuple[list[Citizen], list[str]]:
+        """Found citizens in request order, and the ids not on file."""
+        async with self._db.engine.connect() as conn:
+            found = await CitizenQueries(conn).get_many(citizen_ids)
+        ordered = [found[i] for i in dict.fromkeys(citizen_ids) if i in found]
+        missing = [i for i in dict.fromkeys(citizen_ids) if i not in found]
+        return ordered, missing
+
+    async def list(self, f: CitizenFilter, after: str, limit: int) -> list[Citizen]:
+        async with self._db.engine.connect() as conn:
+            q = CitizenQueries(conn)
+            if f.ward_code:
+                return await q.by_ward(f.ward_code, after, limit)
+            if f.household_id:
+                return await q.by_household(f.household_id, after, limit)
+            assert f.date_of_birth is not None
+            return await q.by_name_and_birth(f.full_name, f.date_of_birth, after, limit)
+
+    async def household(self, household_id: str) -> list[Citizen]:
+        """Members, the head first, then by relationship and age."""
+        async with self._db.engine.connect() as conn:
+            members = await CitizenQueries(conn).by_household(household_id, "", 10_000)
+        if not members:
+            raise NotFound("household", household_id)
+        head = HouseholdRelationship.HEAD
+        return sorted(
+            members,
+            key=lambda c: (c.relationship_to_head != head, c.relationship_to_head, c.date_of_birth),
+        )
+
+    async def verify(self, claims: Sequence[Claim]) -> list[tuple[Result, list[Result]]]:
+        async with self._db.engine.connect() as conn:
+            stored = await CitizenQueries(conn).get_many([c.citizen_id for c in claims])
+        return [verify(stored.get(c.citizen_id), c.claims, c.paths) for c in claims]
