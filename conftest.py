@@ -39,7 +39,7 @@ def postgres_server() -> Iterator[object]:
 
     stack = PostgresStack(STATE)
     stack.start()
-    yield stack
+    return stack
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,6 @@ import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import insert
-
 from common import kafka_bootstrap, peak_rss_mb, write_result
 from ndx_population.adapters.proto_mapping import change_to_proto
 from ndx_population.adapters.tables import metadata, outbox
@@ -26,18 +24,33 @@ from ndx_runtime.envelope import EventRecord, change_event
 from ndx_runtime.kafka import create_producer
 from ndx_runtime.outbox import OutboxRelay, encode_headers
 from ndx_runtime.topics import TopicSpec, ensure_topics
+from sqlalchemy import insert
 
 
 def events(n: int, topic: str) -> list[EventRecord]:
     now = datetime.now(UTC)
     out = []
     for i in range(n):
-        c = Citizen(f"001190{i:06d}", "Nguyễn Thị Lan", date(1990, 5, 2), Gender.FEMALE,
-                    permanent_address=Address("01", "00004", f"Số {i} phố Đội Cấn"),
-                    ethnicity="Kinh", phone="0912345678", version=1, updated_at=now)
+        c = Citizen(
+            f"001190{i:06d}",
+            "Nguyễn Thị Lan",
+            date(1990, 5, 2),
+            Gender.FEMALE,
+            permanent_address=Address("01", "00004", f"Số {i} phố Đội Cấn"),
+            ethnicity="Kinh",
+            phone="0912345678",
+            version=1,
+            updated_at=now,
+        )
         Citizen.register(c, date(2026, 1, 1), now)
-        out.append(change_event(topic, change_to_proto(c.events[0]), key=c.citizen_id,
-                                source="//ndx.gov.vn/population"))
+        out.append(
+            change_event(
+                topic,
+                change_to_proto(c.events[0]),
+                key=c.citizen_id,
+                source="//ndx.gov.vn/population",
+            )
+        )
     return out
 
 
@@ -46,8 +59,9 @@ async def raw_producer(bootstrap: str, records: list[EventRecord]) -> float:
     await producer.start()
     try:
         started = time.perf_counter()
-        pending = [await producer.send(r.topic, r.value, key=r.key, headers=r.headers)
-                   for r in records]
+        pending = [
+            await producer.send(r.topic, r.value, key=r.key, headers=r.headers) for r in records
+        ]
         await asyncio.gather(*pending)
         return time.perf_counter() - started
     finally:
@@ -59,9 +73,19 @@ async def relay(bootstrap: str, records: list[EventRecord], db_url: str, batch: 
     await create_schema(db.engine, metadata)
     now = datetime.now(UTC)
     async with db.engine.begin() as conn:
-        await conn.execute(insert(outbox), [
-            {"topic": r.topic, "key": r.key, "value": r.value,
-             "headers": encode_headers(r.headers), "created_at": now} for r in records])
+        await conn.execute(
+            insert(outbox),
+            [
+                {
+                    "topic": r.topic,
+                    "key": r.key,
+                    "value": r.value,
+                    "headers": encode_headers(r.headers),
+                    "created_at": now,
+                }
+                for r in records
+            ],
+        )
     producer = create_producer(bootstrap, "bench-relay")
     await producer.start()
     try:
@@ -90,20 +114,24 @@ async def main() -> None:
     value_bytes = sum(len(r.value or b"") for r in raw_records) / len(raw_records)
     raw_s = await raw_producer(bootstrap, raw_records)
     with tempfile.TemporaryDirectory() as tmp:
-        relay_s = await relay(bootstrap, relay_records, f"sqlite+aiosqlite:///{Path(tmp) / 'o.db'}",
-                              args.batch)
+        relay_s = await relay(
+            bootstrap, relay_records, f"sqlite+aiosqlite:///{Path(tmp) / 'o.db'}", args.batch
+        )
     raw_rate, relay_rate = args.events / raw_s, args.events / relay_s
-    write_result("outbox_relay", {
-        "events": args.events,
-        "mean_value_bytes": round(value_bytes),
-        "raw_aiokafka_events_per_s": round(raw_rate),
-        "outbox_relay_events_per_s": round(relay_rate),
-        "ratio_relay_to_raw": round(relay_rate / raw_rate, 3),
-        "target_events_per_s": 20_000,
-        "meets_target": relay_rate >= 20_000,
-        "database": "sqlite",
-        "peak_rss_mb": round(peak_rss_mb()),
-    })
+    write_result(
+        "outbox_relay",
+        {
+            "events": args.events,
+            "mean_value_bytes": round(value_bytes),
+            "raw_aiokafka_events_per_s": round(raw_rate),
+            "outbox_relay_events_per_s": round(relay_rate),
+            "ratio_relay_to_raw": round(relay_rate / raw_rate, 3),
+            "target_events_per_s": 20_000,
+            "meets_target": relay_rate >= 20_000,
+            "database": "sqlite",
+            "peak_rss_mb": round(peak_rss_mb()),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -21,10 +22,8 @@ def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     versions = {}
     for package in ("grpcio", "protobuf", "aiokafka", "sqlalchemy", "aiosqlite", "asyncpg"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            pass
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -41,7 +40,12 @@ def peak_rss_mb() -> float:
 def write_result(name: str, figures: dict[str, Any]) -> Path:
     """Writes bench/results/<name>.json and prints the figures."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = {"benchmark": name, "time": datetime.now(UTC).isoformat(), "machine": machine(), **figures}
+    out = {
+        "benchmark": name,
+        "time": datetime.now(UTC).isoformat(),
+        "machine": machine(),
+        **figures,
+    }
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(out, indent=2, ensure_ascii=False))
     print(json.dumps(figures, indent=2, ensure_ascii=False))

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 from ndx.population.v1 import population_service_pb2_grpc
 from ndx_population.bootstrap import PopulationService, start
 from ndx_population.config import PopulationSettings
@@ -32,7 +31,9 @@ class Running:
             )
         return grpc.aio.secure_channel(self.address, creds)
 
-    def stub(self, identity: str | None = "ndx-admin") -> population_service_pb2_grpc.PopulationServiceStub:
+    def stub(
+        self, identity: str | None = "ndx-admin"
+    ) -> population_service_pb2_grpc.PopulationServiceStub:
         return population_service_pb2_grpc.PopulationServiceStub(self.channel(identity))
 
 
@@ -63,8 +64,12 @@ def population_settings(
 @pytest.fixture
 async def population(population_settings: PopulationSettings) -> AsyncIterator[Running]:
     service = await start(population_settings)
-    running = Running(service, population_settings, population_settings.tls_ca_file.parent,
-                      f"127.0.0.1:{service.host.port}")
+    running = Running(
+        service,
+        population_settings,
+        population_settings.tls_ca_file.parent,
+        f"127.0.0.1:{service.host.port}",
+    )
     try:
         yield running
     finally:

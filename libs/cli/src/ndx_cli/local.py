@@ -14,13 +14,12 @@ from pathlib import Path
 import click
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from ndx_runtime.tls import channel_credentials
 
 from .config import CliSettings
 from .stack.certs import DEFAULT_IDENTITIES, DevPki
-from .stack.kafka import KafkaStack, StackError, ensure_kafka
-from .stack.procs import is_alive, read_pid, stop_pid
+from .stack.kafka import KafkaStack, ensure_kafka
+from .stack.procs import StackError, is_alive, read_pid, stop_pid
 
 
 @dataclass(frozen=True)
@@ -75,8 +74,10 @@ def up(settings: CliSettings, *, citizens: int) -> None:
     for service in SERVICES:
         step(service.name)
         start_service(service, home, bootstrap)
-    click.echo("\nNDX is up. Try: uv run ndx call population/GetCitizen "
-               "'{\"citizen_id\": \"...\"}' --via population --as ndx-admin")
+    click.echo(
+        "\nNDX is up. Try: uv run ndx call population/GetCitizen "
+        '\'{"citizen_id": "..."}\' --via population --as ndx-admin'
+    )
 
 
 def start_service(service: LocalService, home: Path, bootstrap: str) -> None:
@@ -98,7 +99,8 @@ def start_service(service: LocalService, home: Path, bootstrap: str) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise click.ClickException(
-                f"{service.name} exited with {proc.returncode}; see {home / 'logs' / service.name}.log"
+                f"{service.name} exited with {proc.returncode}; "
+                f"see {home / 'logs' / service.name}.log"
             )
         if healthy(service, home):
             click.echo(f"  serving on {service.address} (pid {proc.pid})")
@@ -119,7 +121,7 @@ def healthy(service: LocalService, home: Path) -> bool:
                 reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
             except grpc.aio.AioRpcError:
                 return False
-            return reply.status == health_pb2.HealthCheckResponse.SERVING
+            return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
     return asyncio.run(check())
 

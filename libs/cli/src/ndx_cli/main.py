@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
 
 import click
 import grpc
@@ -21,15 +20,32 @@ def cli() -> None:
 @cli.command()
 @click.argument("target")
 @click.argument("request_json", default="{}")
-@click.option("--via", type=click.Choice(sorted(SERVICES)), default="gateway", show_default=True,
-              help="Where the call goes: the gateway, or a registry directly (operators only).")
-@click.option("--as", "identity", default="ndx-admin", show_default=True,
-              help="Local identity whose certificate is presented (a name under .ndx/pki).")
+@click.option(
+    "--via",
+    type=click.Choice(sorted(SERVICES)),
+    default="gateway",
+    show_default=True,
+    help="Where the call goes: the gateway, or a registry directly (operators only).",
+)
+@click.option(
+    "--as",
+    "identity",
+    default="ndx-admin",
+    show_default=True,
+    help="Local identity whose certificate is presented (a name under .ndx/pki).",
+)
 @click.option("--purpose", default=None, help="Purpose (procedure) code, sent as x-ndx-purpose.")
 @click.option("--officer", default=None, help="Officer id, sent as x-ndx-officer.")
 @click.option("--timeout", default=30.0, show_default=True, help="Deadline in seconds.")
-def call(target: str, request_json: str, via: str, identity: str, purpose: str | None,
-         officer: str | None, timeout: float) -> None:
+def call(
+    target: str,
+    request_json: str,
+    via: str,
+    identity: str,
+    purpose: str | None,
+    officer: str | None,
+    timeout: float,
+) -> None:
     """Calls SERVICE/METHOD with a JSON request and prints the response as proto3 JSON.
 
     SERVICE is a full name (ndx.population.v1.PopulationService) or an alias (population).
@@ -49,8 +65,14 @@ def call(target: str, request_json: str, via: str, identity: str, purpose: str |
     metadata = [(k, v) for k, v in (("x-ndx-purpose", purpose), ("x-ndx-officer", officer)) if v]
     try:
         response, trailers = asyncio.run(
-            do_call(settings.address(via), method, request_json,
-                    Identity(identity, settings.pki), metadata, timeout)
+            do_call(
+                settings.address(via),
+                method,
+                request_json,
+                Identity(identity, settings.pki),
+                metadata,
+                timeout,
+            )
         )
     except grpc.aio.AioRpcError as error:
         print_rpc_error(error)
@@ -74,10 +96,20 @@ def events() -> None:
 @click.option("--max", "max_records", type=int, default=None, help="Stop after N records.")
 @click.option("--key", default=None, help="Only records with this key (an entity id).")
 @click.option("--json", "compact", is_flag=True, help="One compact JSON object a line.")
-@click.option("--idle-timeout", default=0.0, show_default=True,
-              help="Stop after this many quiet seconds (0: follow forever).")
-def events_tail(topic: str, from_beginning: bool, max_records: int | None, key: str | None,
-                compact: bool, idle_timeout: float) -> None:
+@click.option(
+    "--idle-timeout",
+    default=0.0,
+    show_default=True,
+    help="Stop after this many quiet seconds (0: follow forever).",
+)
+def events_tail(
+    topic: str,
+    from_beginning: bool,
+    max_records: int | None,
+    key: str | None,
+    compact: bool,
+    idle_timeout: float,
+) -> None:
     """Prints the decoded events of TOPIC: key, headers and the protobuf value as JSON."""
     from ndx_runtime.settings import ServiceSettings
 
@@ -86,8 +118,14 @@ def events_tail(topic: str, from_beginning: bool, max_records: int | None, key: 
     bootstrap = ServiceSettings().kafka_bootstrap_servers
 
     async def run() -> None:
-        async for event in tail(bootstrap, topic, from_beginning=from_beginning,
-                                max_records=max_records, idle_timeout=idle_timeout, key=key):
+        async for event in tail(
+            bootstrap,
+            topic,
+            from_beginning=from_beginning,
+            max_records=max_records,
+            idle_timeout=idle_timeout,
+            key=key,
+        ):
             click.echo(dumps(event, compact))
 
     try:
@@ -106,11 +144,15 @@ def seed() -> None:
 @seed.command("population")
 @click.option("--citizens", default=20_000, show_default=True, help="How many citizens.")
 @click.option("--seed", "seed_value", default=2025, show_default=True, help="Random seed.")
-@click.option("--database-url", default=None,
-              help="Target database (default: the registry's POPULATION_DATABASE_URL).")
+@click.option(
+    "--database-url",
+    default=None,
+    help="Target database (default: the registry's POPULATION_DATABASE_URL).",
+)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the registry already has data.")
-def seed_population(citizens: int, seed_value: int, database_url: str | None,
-                    if_empty: bool) -> None:
+def seed_population(
+    citizens: int, seed_value: int, database_url: str | None, if_empty: bool
+) -> None:
     """Loads realistic citizens: households, real wards, consistent ids."""
     from .seeding import seed_population as run
 
@@ -118,8 +160,12 @@ def seed_population(citizens: int, seed_value: int, database_url: str | None,
 
 
 @cli.command()
-@click.option("--citizens", default=20_000, show_default=True,
-              help="Citizens to seed when the population registry is empty.")
+@click.option(
+    "--citizens",
+    default=20_000,
+    show_default=True,
+    help="Citizens to seed when the population registry is empty.",
+)
 def up(citizens: int) -> None:
     """Starts the local system: Kafka, certificates, seeded registries."""
     from .local import up as run

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
-
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import func, select
 
 from ndx_population.adapters.bulk_load import bulk_load
 from ndx_population.adapters.tables import citizens as citizens_table
@@ -16,6 +14,8 @@ from ndx_population.config import PopulationSettings
 from ndx_population.domain.model import Citizen
 from ndx_population.seed.generator import generate_citizens
 from ndx_runtime.db import Database, create_schema
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import func, select
 
 
 def _progress() -> Progress:
@@ -44,7 +44,9 @@ async def seed_population(
     try:
         await create_schema(db.engine, metadata)
         async with db.engine.connect() as conn:
-            existing = (await conn.execute(select(func.count()).select_from(citizens_table))).scalar()
+            existing = (
+                await conn.execute(select(func.count()).select_from(citizens_table))
+            ).scalar()
         if existing and if_empty:
             print(f"population registry already holds {existing:,} citizens; not seeding")
             return 0
@@ -62,8 +64,8 @@ async def seed_population(
             )
         print(f"seeded {written:,} citizens (seed {seed})")
         if manifest is not None:
-            manifest.write_text(json.dumps(_manifest(seed, count, samples), ensure_ascii=False,
-                                           indent=2))
+            text = json.dumps(_manifest(seed, count, samples), ensure_ascii=False, indent=2)
+            await asyncio.to_thread(manifest.write_text, text)
         return written
     finally:
         await db.dispose()

@@ -1,4 +1,4 @@
-"""Public reference data: administrative units after the 2025 reorganisation and ID province codes."""
+"""Public reference data: 2025 administrative units and ID province codes."""
 
 from __future__ import annotations
 

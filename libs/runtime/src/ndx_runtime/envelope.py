@@ -18,7 +18,7 @@ Headers = list[tuple[str, bytes]]
 
 @dataclass(frozen=True, slots=True)
 class EventRecord:
-    """One Kafka record as the outbox stores and the relay produces it. value None is a tombstone."""
+    """One Kafka record as the outbox stores it and the relay produces it (None: tombstone)."""
 
     topic: str
     key: bytes

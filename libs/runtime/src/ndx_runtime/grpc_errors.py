@@ -38,7 +38,8 @@ def rich_status(
 def bad_request(violations: list[tuple[str, str]], message: str | None = None) -> grpc.Status:
     detail = error_details_pb2.BadRequest(
         field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in violations
+            error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+            for f, d in violations
         ]
     )
     text = message or "; ".join(f"{f}: {d}" for f, d in violations)

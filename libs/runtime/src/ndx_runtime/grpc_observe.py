@@ -20,7 +20,9 @@ tracer = trace.get_tracer("ndx.rpc")
 
 
 @asynccontextmanager
-async def observe_call(method: str, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[None]:
+async def observe_call(
+    method: str, context: grpc.aio.ServicerContext[Any, Any]
+) -> AsyncIterator[None]:
     """Traces and logs one call; a DomainError becomes its rich status."""
     carrier = {k: v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
     started = time.perf_counter()

@@ -30,11 +30,11 @@ class ServiceHost:
         settings: ServiceSettings,
         *,
         secure: bool = True,
-        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+        interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
         options: Sequence[tuple[str, Any]] = (),
     ) -> None:
         self.settings = settings
-        chain: list[grpc.aio.ServerInterceptor] = []
+        chain: list[grpc.aio.ServerInterceptor[Any, Any]] = []
         if secure:
             chain.append(AllowListInterceptor(settings.allowed_identities))
         chain.append(AroundInterceptor(observe_call))
@@ -47,7 +47,7 @@ class ServiceHost:
                 *options,
             ],
         )
-        self.health = health.aio.HealthServicer()
+        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self._services: list[str] = []
         self._secure = secure

@@ -12,13 +12,13 @@ Around = Callable[[str, grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContex
 
 
 def wrap_handler(
-    handler: grpc.RpcMethodHandler | None, method: str, around: Around
-) -> grpc.RpcMethodHandler | None:
+    handler: grpc.RpcMethodHandler[Any, Any] | None, method: str, around: Around
+) -> grpc.RpcMethodHandler[Any, Any] | None:
     """Returns `handler` with each call run inside `around(method, context)`."""
     if handler is None:
         return None
     if handler.unary_unary is not None:
-        inner_uu = handler.unary_unary
+        inner_uu: Any = handler.unary_unary
 
         async def unary_unary(request: Any, context: Any) -> Any:
             async with around(method, context):
@@ -28,7 +28,7 @@ def wrap_handler(
             unary_unary, handler.request_deserializer, handler.response_serializer
         )
     if handler.unary_stream is not None:
-        inner_us = handler.unary_stream
+        inner_us: Any = handler.unary_stream
 
         async def unary_stream(request: Any, context: Any) -> AsyncIterator[Any]:
             async with around(method, context):
@@ -39,7 +39,7 @@ def wrap_handler(
             unary_stream, handler.request_deserializer, handler.response_serializer
         )
     if handler.stream_unary is not None:
-        inner_su = handler.stream_unary
+        inner_su: Any = handler.stream_unary
 
         async def stream_unary(requests: Any, context: Any) -> Any:
             async with around(method, context):
@@ -48,7 +48,7 @@ def wrap_handler(
         return grpc.stream_unary_rpc_method_handler(
             stream_unary, handler.request_deserializer, handler.response_serializer
         )
-    inner_ss = handler.stream_stream
+    inner_ss: Any = handler.stream_stream
 
     async def stream_stream(requests: Any, context: Any) -> AsyncIterator[Any]:
         async with around(method, context):
@@ -60,7 +60,7 @@ def wrap_handler(
     )
 
 
-class AroundInterceptor(grpc.aio.ServerInterceptor):
+class AroundInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """A server interceptor made of one `around` function."""
 
     def __init__(self, around: Around) -> None:
@@ -70,6 +70,7 @@ class AroundInterceptor(grpc.aio.ServerInterceptor):
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Any],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         handler = await continuation(handler_call_details)
-        return wrap_handler(handler, handler_call_details.method, self._around)
+        # grpc accepts None here (no such method); the stubs do not say so.
+        return wrap_handler(handler, handler_call_details.method, self._around)  # type: ignore[return-value]

@@ -37,10 +37,7 @@ def check_mask(mask: FieldMask, descriptor: Descriptor, field: str) -> None:
     bad = unknown_paths(mask, descriptor)
     if bad:
         raise InvalidInput(
-            [
-                Violation(field, f"{p!r} is not a field of {descriptor.full_name}")
-                for p in bad
-            ]
+            [Violation(field, f"{p!r} is not a field of {descriptor.full_name}") for p in bad]
         )
 
 

@@ -131,15 +131,12 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         t = self._table
         async with self._db.engine.connect() as conn:
-            rows = (
-                await conn.execute(select(t).order_by(t.c.id).limit(self._batch_size))
-            ).all()
+            rows = (await conn.execute(select(t).order_by(t.c.id).limit(self._batch_size))).all()
         if not rows:
             return 0
         send = self._producer.send
         pending = [
-            await send(r.topic, r.value, key=r.key, headers=decode_headers(r.headers))
-            for r in rows
+            await send(r.topic, r.value, key=r.key, headers=decode_headers(r.headers)) for r in rows
         ]
         await asyncio.gather(*pending)
         # Exactly the published ids: a lower id may belong to a transaction still committing.

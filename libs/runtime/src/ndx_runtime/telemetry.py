@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 def configure_tracing(
     service_name: str, *, otlp: bool = False, processors: list[SpanProcessor] | None = None
 ) -> TracerProvider:
-    """Installs a tracer provider; `otlp` adds the OTLP exporter (configured by OTEL_* variables)."""
+    """Installs a tracer provider; `otlp` adds the OTLP exporter (set by OTEL_* variables)."""
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     for processor in processors or []:
         provider.add_span_processor(processor)

@@ -56,7 +56,9 @@ class Identity:
             raise ValueError(f"{uri!r} is not an identity of {TRUST_DOMAIN}")
         kind, _, name = uri[len(prefix) :].partition("/")
         if kind not in KINDS or not name or "/" in name:
-            raise ValueError(f"{uri!r} is not spiffe://{TRUST_DOMAIN}/<agency|service|operator>/<name>")
+            raise ValueError(
+                f"{uri!r} is not spiffe://{TRUST_DOMAIN}/<agency|service|operator>/<name>"
+            )
         return cls(kind, name)
 
     def __str__(self) -> str:
@@ -102,7 +104,7 @@ def peer_identity(context: grpc.aio.ServicerContext[Any, Any]) -> Identity | Non
     pems = context.auth_context().get("x509_pem_cert")
     if not pems:
         return None
-    return identity_from_pem(pems[0])
+    return identity_from_pem(next(iter(pems)))
 
 
 class AllowListInterceptor(AroundInterceptor):

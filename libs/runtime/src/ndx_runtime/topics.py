@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -28,10 +29,9 @@ async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> None:
             if s.name not in existing
         ]
         if missing:
-            try:
+            # Another process may have created one in between.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another process created it in between
     finally:
         await admin.close()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import grpc
 import pytest
-
 from ndx.population.v1 import population_service_pb2 as pb
 
 from ..conftest import Running
@@ -13,7 +12,9 @@ from ..conftest import Running
 async def test_allowed_identities_are_served(population: Running) -> None:
     for identity in ("ndx-admin", "gateway"):
         with pytest.raises(grpc.aio.AioRpcError) as e:
-            await population.stub(identity).GetCitizen(pb.GetCitizenRequest(citizen_id="001190012345"))
+            await population.stub(identity).GetCitizen(
+                pb.GetCitizenRequest(citizen_id="001190012345")
+            )
         assert e.value.code() is grpc.StatusCode.NOT_FOUND
 
 

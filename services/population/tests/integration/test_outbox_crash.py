@@ -45,8 +45,12 @@ async def test_event_committed_before_a_crash_is_published_once(
     population_settings: PopulationSettings,
 ) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", WRITER, population_settings.database_url,
-        population_settings.citizen_topic, stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-c",
+        WRITER,
+        population_settings.database_url,
+        population_settings.citizen_topic,
+        stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await proc.communicate()
     assert proc.returncode == -signal.SIGKILL

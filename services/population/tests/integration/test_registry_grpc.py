@@ -1,4 +1,4 @@
-"""The population registry end to end: gRPC writes, outbox events on the real broker, both databases."""
+"""The population registry end to end: gRPC, outbox events on the real broker, both databases."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.rpc import error_details_pb2
-
 from ndx.common.v1 import types_pb2
 from ndx.population.v1 import citizen_pb2, events_pb2
 from ndx.population.v1 import population_service_pb2 as pb
@@ -17,7 +16,9 @@ from ndx_runtime.kafka import read_topic
 from ..conftest import Running
 
 
-def new_citizen(citizen_id: str = "001190012345", name: str = "Nguyễn Thị Lan") -> citizen_pb2.Citizen:
+def new_citizen(
+    citizen_id: str = "001190012345", name: str = "Nguyễn Thị Lan"
+) -> citizen_pb2.Citizen:
     c = citizen_pb2.Citizen(
         citizen_id=citizen_id,
         full_name=name,
@@ -87,12 +88,18 @@ async def test_stale_update_is_aborted_and_emits_nothing(population: Running) ->
     stub = population.stub()
     await stub.RegisterCitizen(pb.RegisterCitizenRequest(citizen=new_citizen()))
     change = citizen_pb2.Citizen(citizen_id="001190012345", phone="0912345678")
-    await stub.UpdateCitizen(pb.UpdateCitizenRequest(
-        citizen=change, update_mask=FieldMask(paths=["phone"]), expected_version=1))
+    await stub.UpdateCitizen(
+        pb.UpdateCitizenRequest(
+            citizen=change, update_mask=FieldMask(paths=["phone"]), expected_version=1
+        )
+    )
     change.phone = "0987654321"
     with pytest.raises(grpc.aio.AioRpcError) as e:
-        await stub.UpdateCitizen(pb.UpdateCitizenRequest(
-            citizen=change, update_mask=FieldMask(paths=["phone"]), expected_version=1))
+        await stub.UpdateCitizen(
+            pb.UpdateCitizenRequest(
+                citizen=change, update_mask=FieldMask(paths=["phone"]), expected_version=1
+            )
+        )
     assert e.value.code() is grpc.StatusCode.ABORTED
     records = await read_topic(
         population.settings.kafka_bootstrap_servers, population.settings.citizen_topic, at_least=2
@@ -106,9 +113,14 @@ async def test_stale_update_is_aborted_and_emits_nothing(population: Running) ->
     ("mutate", "field"),
     [
         (lambda c: setattr(c, "citizen_id", "00119001234"), "citizen_id"),
-        (lambda c: setattr(c.date_of_birth, "day", 31) or setattr(c.date_of_birth, "month", 2),
-         "date_of_birth"),
-        (lambda c: setattr(c.permanent_address, "ward_code", "99999"), "permanent_address.ward_code"),
+        (
+            lambda c: setattr(c.date_of_birth, "day", 31) or setattr(c.date_of_birth, "month", 2),
+            "date_of_birth",
+        ),
+        (
+            lambda c: setattr(c.permanent_address, "ward_code", "99999"),
+            "permanent_address.ward_code",
+        ),
         (lambda c: setattr(c, "gender", citizen_pb2.GENDER_MALE), "gender"),
     ],
     ids=["malformed-id", "impossible-date", "unknown-ward", "gender-contradicts-id"],
@@ -148,38 +160,61 @@ async def test_reads_masks_batches_lists_and_verification(population: Running) -
     assert masked.full_name == "Nguyễn Thị Lan" and not masked.citizen_id and not masked.version
 
     with pytest.raises(grpc.aio.AioRpcError) as e:
-        await stub.GetCitizen(pb.GetCitizenRequest(
-            citizen_id="001190012345", read_mask=FieldMask(paths=["no_such_field"])))
+        await stub.GetCitizen(
+            pb.GetCitizenRequest(
+                citizen_id="001190012345", read_mask=FieldMask(paths=["no_such_field"])
+            )
+        )
     assert e.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert bad_request_fields(e.value) == {"read_mask"}
 
-    batch = await stub.BatchGetCitizens(pb.BatchGetCitizensRequest(
-        citizen_ids=["001190000777", "001190012345", "001190099999"]))
+    batch = await stub.BatchGetCitizens(
+        pb.BatchGetCitizensRequest(citizen_ids=["001190000777", "001190012345", "001190099999"])
+    )
     assert [c.citizen_id for c in batch.citizens] == ["001190000777", "001190012345"]
     assert list(batch.missing_citizen_ids) == ["001190099999"]
 
     page1 = await stub.ListCitizens(pb.ListCitizensRequest(ward_code="00004", page_size=1))
     page2 = await stub.ListCitizens(
-        pb.ListCitizensRequest(ward_code="00004", page_size=1, page_token=page1.next_page_token))
+        pb.ListCitizensRequest(ward_code="00004", page_size=1, page_token=page1.next_page_token)
+    )
     assert [c.citizen_id for c in [*page1.citizens, *page2.citizens]] == [
-        "001190000777", "001190012345"]
+        "001190000777",
+        "001190012345",
+    ]
     assert page2.next_page_token == ""
 
     claims = citizen_pb2.Citizen(full_name="nguyễn thị lan")
     claims.date_of_birth.year, claims.date_of_birth.month, claims.date_of_birth.day = 1990, 5, 2
-    verdict = await stub.VerifyCitizen(pb.VerifyCitizenRequest(
-        citizen_id="001190012345", claims=claims,
-        claim_mask=FieldMask(paths=["full_name", "date_of_birth"])))
+    verdict = await stub.VerifyCitizen(
+        pb.VerifyCitizenRequest(
+            citizen_id="001190012345",
+            claims=claims,
+            claim_mask=FieldMask(paths=["full_name", "date_of_birth"]),
+        )
+    )
     assert verdict.overall == types_pb2.VERIFY_RESULT_MATCH
     claims.full_name = "Nguyễn Thị Lâm"
-    batch_verdict = await stub.BatchVerifyCitizens(pb.BatchVerifyCitizensRequest(requests=[
-        pb.VerifyCitizenRequest(citizen_id="001190012345", claims=claims,
-                                claim_mask=FieldMask(paths=["full_name"])),
-        pb.VerifyCitizenRequest(citizen_id="001190099999", claims=claims,
-                                claim_mask=FieldMask(paths=["full_name"])),
-    ]))
+    batch_verdict = await stub.BatchVerifyCitizens(
+        pb.BatchVerifyCitizensRequest(
+            requests=[
+                pb.VerifyCitizenRequest(
+                    citizen_id="001190012345",
+                    claims=claims,
+                    claim_mask=FieldMask(paths=["full_name"]),
+                ),
+                pb.VerifyCitizenRequest(
+                    citizen_id="001190099999",
+                    claims=claims,
+                    claim_mask=FieldMask(paths=["full_name"]),
+                ),
+            ]
+        )
+    )
     assert [r.overall for r in batch_verdict.results] == [
-        types_pb2.VERIFY_RESULT_MISMATCH, types_pb2.VERIFY_RESULT_UNKNOWN]
+        types_pb2.VERIFY_RESULT_MISMATCH,
+        types_pb2.VERIFY_RESULT_UNKNOWN,
+    ]
 
 
 async def test_record_death(population: Running) -> None:

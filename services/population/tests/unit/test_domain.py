@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-
 from ndx_population.domain.identity_number import IdentityNumber
 from ndx_population.domain.model import Citizen, Op
 from ndx_population.domain.values import Address, Gender, MaritalStatus
@@ -28,8 +27,12 @@ def lan() -> Citizen:
 
 @pytest.mark.parametrize(
     ("value", "gender", "year"),
-    [("001190012345", Gender.FEMALE, 1990), ("079085000001", Gender.MALE, 1985),
-     ("038205123456", Gender.MALE, 2005), ("096303999999", Gender.FEMALE, 2003)],
+    [
+        ("001190012345", Gender.FEMALE, 1990),
+        ("079085000001", Gender.MALE, 1985),
+        ("038205123456", Gender.MALE, 2005),
+        ("096303999999", Gender.FEMALE, 2003),
+    ],
 )
 def test_identity_number_decodes_gender_and_year(value: str, gender: Gender, year: int) -> None:
     number = IdentityNumber.parse(value)
@@ -39,8 +42,12 @@ def test_identity_number_decodes_gender_and_year(value: str, gender: Gender, yea
 
 @pytest.mark.parametrize(
     ("value", "why"),
-    [("00119001234", "12 digits"), ("00119001234x", "12 digits"),
-     ("003190012345", "province code"), ("001690012345", "century/gender")],
+    [
+        ("00119001234", "12 digits"),
+        ("00119001234x", "12 digits"),
+        ("003190012345", "province code"),
+        ("001690012345", "century/gender"),
+    ],
 )
 def test_identity_number_rejects_malformed(value: str, why: str) -> None:
     with pytest.raises(InvalidInput) as e:
@@ -89,7 +96,9 @@ def test_update_changes_only_named_fields_and_bumps_version() -> None:
 def test_update_refuses_identity_fields() -> None:
     c = Citizen.register(lan(), TODAY, NOW)
     with pytest.raises(InvalidInput) as e:
-        c.apply_update({"citizen_id": "001190099999", "date_of_birth": date(1990, 1, 1)}, TODAY, NOW)
+        c.apply_update(
+            {"citizen_id": "001190099999", "date_of_birth": date(1990, 1, 1)}, TODAY, NOW
+        )
     assert {v.field for v in e.value.violations} == {"citizen_id", "date_of_birth"}
 
 
@@ -124,8 +133,14 @@ def test_death_before_birth_is_rejected() -> None:
 
 def test_verify_never_needs_the_stored_value() -> None:
     stored = lan()
-    claims = Citizen("", "  nguyễn THỊ   lan ", date(1990, 5, 2), Gender.UNSPECIFIED,
-                     permanent_address=Address("", "00004", ""), phone="0912345678")
+    claims = Citizen(
+        "",
+        "  nguyễn THỊ   lan ",
+        date(1990, 5, 2),
+        Gender.UNSPECIFIED,
+        permanent_address=Address("", "00004", ""),
+        phone="0912345678",
+    )
     overall, results = verify(
         stored, claims, ["full_name", "date_of_birth", "permanent_address", "phone"]
     )

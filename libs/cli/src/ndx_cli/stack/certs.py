@@ -12,7 +12,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
 from ndx_runtime.tls import Identity
 
 DEFAULT_IDENTITIES: tuple[Identity, ...] = (
@@ -51,10 +50,12 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
 def new_authority(name: str = "NDX Dev CA", years: int = 10) -> Authority:
     """A self-signed CA (also used by tests as a 'foreign' CA)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "NDX"),
-        x509.NameAttribute(NameOID.COMMON_NAME, name),
-    ])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "NDX"),
+            x509.NameAttribute(NameOID.COMMON_NAME, name),
+        ]
+    )
     now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()
@@ -67,9 +68,15 @@ def new_authority(name: str = "NDX Dev CA", years: int = 10) -> Authority:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -93,11 +100,15 @@ def issue(
     end = not_after or now + timedelta(days=365)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "NDX"),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, identity.kind),
-            x509.NameAttribute(NameOID.COMMON_NAME, identity.name),
-        ]))
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "NDX"),
+                    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, identity.kind),
+                    x509.NameAttribute(NameOID.COMMON_NAME, identity.name),
+                ]
+            )
+        )
         .issuer_name(ca.cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -105,16 +116,20 @@ def issue(
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]),
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]
+            ),
             critical=False,
         )
         .add_extension(
-            x509.SubjectAlternativeName([
-                x509.UniformResourceIdentifier(identity.uri),
-                x509.DNSName("localhost"),
-                x509.DNSName(identity.name),
-                x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-            ]),
+            x509.SubjectAlternativeName(
+                [
+                    x509.UniformResourceIdentifier(identity.uri),
+                    x509.DNSName("localhost"),
+                    x509.DNSName(identity.name),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
             critical=False,
         )
         .add_extension(
@@ -150,7 +165,10 @@ class DevPki:
         ca = self.authority()
         soon = datetime.now(UTC) + timedelta(days=7)
         for identity in identities:
-            cert_file, key_file = self.root / f"{identity.name}.crt", self.root / f"{identity.name}.key"
+            cert_file, key_file = (
+                self.root / f"{identity.name}.crt",
+                self.root / f"{identity.name}.key",
+            )
             if cert_file.exists() and key_file.exists():
                 cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
                 if cert.not_valid_after_utc > soon and cert.issuer == ca.cert.subject:

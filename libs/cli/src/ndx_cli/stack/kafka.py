@@ -39,9 +39,9 @@ class KafkaStack:
         if not java or not mvn:
             missing = " and ".join(n for n, p in (("Java 17+", java), ("Maven", mvn)) if not p)
             raise StackError(
-                f"{missing} not found. Install them (Debian: apt-get install openjdk-17-jdk-headless "
-                "maven) so that NDX can run Kafka locally, or set KAFKA_BOOTSTRAP_SERVERS=host:port "
-                "to use an existing Kafka cluster."
+                f"{missing} not found. Install them (Debian: apt-get install "
+                "openjdk-17-jdk-headless maven) so that NDX can run Kafka locally, or set "
+                "KAFKA_BOOTSTRAP_SERVERS=host:port to use an existing Kafka cluster."
             )
         pom = DEPLOY / "pom.xml"
         stamp = self.libs / ".pom-sha256"
@@ -50,34 +50,64 @@ class KafkaStack:
             shutil.rmtree(self.libs, ignore_errors=True)
             self.libs.mkdir(parents=True)
             result = subprocess.run(
-                [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-                 f"-DoutputDirectory={self.libs}", "-DincludeScope=runtime"],
-                capture_output=True, text=True,
+                [
+                    mvn,
+                    "-q",
+                    "-B",
+                    "-f",
+                    str(pom),
+                    "dependency:copy-dependencies",
+                    f"-DoutputDirectory={self.libs}",
+                    "-DincludeScope=runtime",
+                ],
+                capture_output=True,
+                text=True,
             )
             if result.returncode != 0:
-                raise StackError(f"fetching Kafka from Maven Central failed:\n{result.stdout[-3000:]}"
-                                 f"{result.stderr[-2000:]}")
+                raise StackError(
+                    f"fetching Kafka from Maven Central failed:\n{result.stdout[-3000:]}"
+                    f"{result.stderr[-2000:]}"
+                )
             stamp.write_text(digest)
         self.dir.mkdir(parents=True, exist_ok=True)
         config = (DEPLOY / "server.properties").read_text()
-        config = config.format(data_dir=self.dir, port=self.port, controller_port=self.controller_port)
+        config = config.format(
+            data_dir=self.dir, port=self.port, controller_port=self.controller_port
+        )
         (self.dir / "server.properties").write_text(config)
         if not (self.dir / "logs" / "meta.properties").exists():
             cluster_id = _cluster_id()
             result = subprocess.run(
-                [*self._java(), "kafka.tools.StorageTool", "format", "--standalone",
-                 "--ignore-formatted", "-t", cluster_id, "-c", str(self.dir / "server.properties")],
-                capture_output=True, text=True,
+                [
+                    *self._java(),
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "--ignore-formatted",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(self.dir / "server.properties"),
+                ],
+                capture_output=True,
+                text=True,
             )
             if result.returncode != 0:
-                raise StackError(f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
+                raise StackError(
+                    f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}"
+                )
 
     def _java(self) -> list[str]:
         return [
-            "java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            "java",
+            "-Xms256m",
+            "-Xmx768m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
             f"-Dkafka.logs.dir={self.dir / 'server-logs'}",
             f"-Dlog4j2.configurationFile={DEPLOY / 'log4j2.properties'}",
-            "-cp", f"{self.libs}/*",
+            "-cp",
+            f"{self.libs}/*",
         ]
 
     def is_running(self) -> bool:
@@ -97,7 +127,9 @@ class KafkaStack:
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen(
                 [*self._java(), "kafka.Kafka", str(self.dir / "server.properties")],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self.pid_file.write_text(str(proc.pid))
         deadline = time.monotonic() + timeout

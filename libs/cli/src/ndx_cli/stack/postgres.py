@@ -17,12 +17,15 @@ def _binaries() -> Path:
     found = shutil.which("pg_ctl")
     if found:
         return Path(found).parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
-                        key=lambda p: int(Path(p).parts[-3]))
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3])
+    )
     if candidates:
         return Path(candidates[-1]).parent
-    raise StackError("PostgreSQL not found: install the Debian package 'postgresql' "
-                     "(apt-get install postgresql), or set NDX_TEST_POSTGRES_URL")
+    raise StackError(
+        "PostgreSQL not found: install the Debian package 'postgresql' "
+        "(apt-get install postgresql), or set NDX_TEST_POSTGRES_URL"
+    )
 
 
 class PostgresStack:
@@ -53,16 +56,41 @@ class PostgresStack:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         if not (self.data / "PG_VERSION").exists():
-            r = self._run([str(bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres",
-                           "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"])
+            r = self._run(
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            )
             if r.returncode != 0:
                 raise StackError(f"initdb failed:\n{r.stdout}{r.stderr}")
         if port_open("127.0.0.1", self.port):
             return
-        opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off " \
-               "-c max_connections=200"
-        r = self._run([str(bin_dir / "pg_ctl"), "-D", str(self.data), "-l",
-                       str(self.dir / "server.log"), "-o", opts, "-w", "-t", "60", "start"])
+        opts = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
+            "-c max_connections=200"
+        )
+        r = self._run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.dir / "server.log"),
+                "-o",
+                opts,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        )
         if r.returncode != 0:
             raise StackError(f"PostgreSQL did not start:\n{r.stdout}{r.stderr}")
         deadline = time.monotonic() + 30

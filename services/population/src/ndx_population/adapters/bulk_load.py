@@ -14,6 +14,7 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..domain.model import Citizen
@@ -42,6 +43,16 @@ def _sqlite_row(c: Citizen) -> tuple[Any, ...]:
     return tuple(row)
 
 
+def _drop_indexes(conn: Connection) -> None:
+    for index in citizens.indexes:
+        index.drop(conn)
+
+
+def _create_indexes(conn: Connection) -> None:
+    for index in citizens.indexes:
+        index.create(conn)
+
+
 async def bulk_load(
     engine: AsyncEngine,
     citizens_: Iterable[Citizen],
@@ -53,13 +64,13 @@ async def bulk_load(
     async with engine.begin() as conn:
         empty = not (await conn.execute(select(func.count()).select_from(citizens))).scalar()
         if empty:
-            await conn.run_sync(lambda c: [ix.drop(c) for ix in citizens.indexes])
+            await conn.run_sync(_drop_indexes)
         if engine.dialect.name == "sqlite":
             written = await _load_sqlite(conn, citizens_, batch_size, on_progress)
         else:
             written = await _load_postgres(conn, citizens_, batch_size, on_progress)
         if empty:
-            await conn.run_sync(lambda c: [ix.create(c) for ix in citizens.indexes])
+            await conn.run_sync(_create_indexes)
     if engine.dialect.name == "postgresql":
         async with engine.connect() as conn:
             await conn.execute(citizens.select().limit(0))
@@ -80,7 +91,7 @@ async def _load_sqlite(
         rows = [_sqlite_row(c) for c in batch]
         if pending is not None:
             await pending
-        pending = asyncio.ensure_future(conn.exec_driver_sql(sql, rows))  # type: ignore[arg-type]
+        pending = asyncio.ensure_future(conn.exec_driver_sql(sql, rows))
         written += len(rows)
         if on_progress:
             on_progress(len(rows))

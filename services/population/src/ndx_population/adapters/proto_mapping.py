@@ -8,7 +8,6 @@ from typing import TypeVar
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
-
 from ndx.common.v1 import types_pb2
 from ndx.population.v1 import citizen_pb2, events_pb2
 from ndx_refdata import gazetteer
@@ -31,7 +30,13 @@ _OPS = {
     Op.UPDATE: types_pb2.CHANGE_OP_UPDATE,
     Op.DELETE: types_pb2.CHANGE_OP_DELETE,
 }
-_ADDRESSES = ("place_of_birth", "hometown", "permanent_address", "temporary_address", "current_address")
+_ADDRESSES = (
+    "place_of_birth",
+    "hometown",
+    "permanent_address",
+    "temporary_address",
+    "current_address",
+)
 _STRINGS = (
     "citizen_id",
     "full_name",
@@ -55,7 +60,9 @@ def date_from_proto(d: types_pb2.Date, field: str) -> date | None:
     try:
         return date(d.year, d.month, d.day)
     except ValueError as e:
-        raise InvalidInput.one(field, f"{d.year:04d}-{d.month:02d}-{d.day:02d} is not a date: {e}")
+        raise InvalidInput.one(
+            field, f"{d.year:04d}-{d.month:02d}-{d.day:02d} is not a date: {e}"
+        ) from None
 
 
 def _enum(kind: type[E], value: int, field: str) -> E:
@@ -63,7 +70,9 @@ def _enum(kind: type[E], value: int, field: str) -> E:
         return kind(value)
     except ValueError:
         allowed = ", ".join(str(int(v)) for v in kind)
-        raise InvalidInput.one(field, f"{value} is not a known value (allowed: {allowed})") from None
+        raise InvalidInput.one(
+            field, f"{value} is not a known value (allowed: {allowed})"
+        ) from None
 
 
 def date_to_proto(d: date | None, out: types_pb2.Date) -> None:

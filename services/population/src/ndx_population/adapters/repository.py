@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from ndx_runtime.errors import AlreadyExists, StaleVersion
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-from ndx_runtime.errors import AlreadyExists, StaleVersion
 
 from ..domain.model import Citizen, Op, normalise_name
 from .rows import citizen_to_row, row_to_citizen
@@ -89,7 +88,9 @@ class CitizenQueries:
         unique = list(dict.fromkeys(citizen_ids))
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
-            rows = await self._conn.execute(select(citizens).where(citizens.c.citizen_id.in_(chunk)))
+            rows = await self._conn.execute(
+                select(citizens).where(citizens.c.citizen_id.in_(chunk))
+            )
             for row in rows.mappings():
                 found[row["citizen_id"]] = row_to_citizen(row)
         return found

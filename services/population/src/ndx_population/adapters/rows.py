@@ -67,7 +67,7 @@ def _address(a: Address | None) -> tuple[str | None, str | None, str | None]:
     return (a.province_code, a.ward_code, a.street)
 
 
-def _read_address(row: Mapping[str, Any], prefix: str) -> Address | None:
+def _read_address(row: Mapping[Any, Any], prefix: str) -> Address | None:
     ward = row[f"{prefix}_ward"]
     province = row[f"{prefix}_province"]
     if ward is None and province is None:
@@ -75,7 +75,7 @@ def _read_address(row: Mapping[str, Any], prefix: str) -> Address | None:
     return Address(province or "", ward or "", row[f"{prefix}_street"] or "")
 
 
-def row_to_citizen(row: Mapping[str, Any]) -> Citizen:
+def row_to_citizen(row: Mapping[Any, Any]) -> Citizen:
     card = None
     if row["id_card_issue_date"] is not None or row["id_card_issue_place"] is not None:
         card = IdentityCard(

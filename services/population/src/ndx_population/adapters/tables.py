@@ -1,7 +1,8 @@
-"""The population registry's own schema. Addresses are stored as codes; names come from the gazetteer."""
+"""The population registry's own schema. Addresses are codes; names come from the gazetteer."""
 
 from __future__ import annotations
 
+from ndx_runtime.outbox import outbox_table
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -14,8 +15,6 @@ from sqlalchemy import (
     Table,
     Text,
 )
-
-from ndx_runtime.outbox import outbox_table
 
 metadata = MetaData()
 

@@ -1,4 +1,4 @@
-"""The 12-digit personal identification number (Decree 137/2015 art. 13; Law on Identification 2023).
+"""The 12-digit personal identification number (Decree 137/2015 art. 13; Law 26/2023).
 
 Digits 1-3: province of birth registration (Circular 07/2016 appendix 1); digit 4: century and
 gender (1900s male 0 / female 1, 2000s 2 / 3, 2100s 4 / 5); digits 5-6: last two digits of the
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ndx_refdata import id_provinces
-
 from ndx_runtime.errors import InvalidInput
+
 from .values import Gender
 
 _CENTURIES = {0: 1900, 1: 1900, 2: 2000, 3: 2000, 4: 2100, 5: 2100}
@@ -33,7 +33,8 @@ class IdentityNumber:
         province = value[:3]
         if province not in id_provinces():
             raise InvalidInput.one(
-                field, f"{province!r} is not a province code of birth registration (Circular 07/2016)"
+                field,
+                f"{province!r} is not a province code of birth registration (Circular 07/2016)",
             )
         marker = int(value[3])
         if marker not in _CENTURIES:

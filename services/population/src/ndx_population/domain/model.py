@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ndx_runtime.errors import InvalidInput, RuleBroken, StaleVersion, Violation
+
 from .identity_number import IdentityNumber, is_old_id_number
 from .values import (
     Address,
@@ -111,7 +112,9 @@ class Citizen:
                 )
             if self.gender is not Gender.UNSPECIFIED and number.gender is not self.gender:
                 problems.append(
-                    Violation("gender", f"disagrees with citizen_id (4th digit says {number.gender.name})")
+                    Violation(
+                        "gender", f"disagrees with citizen_id (4th digit says {number.gender.name})"
+                    )
                 )
         problems.extend(self._check_links())
         if self.old_id_number and not is_old_id_number(self.old_id_number):
@@ -120,7 +123,11 @@ class Citizen:
             self.date_of_birth <= self.date_of_death <= today
         ):
             problems.append(Violation("date_of_death", "must be between date_of_birth and today"))
-        if self.id_card and self.id_card.issue_date and self.id_card.issue_date < self.date_of_birth:
+        if (
+            self.id_card
+            and self.id_card.issue_date
+            and self.id_card.issue_date < self.date_of_birth
+        ):
             problems.append(Violation("id_card.issue_date", "is before date_of_birth"))
         if self.phone and not (self.phone.isascii() and self.phone.lstrip("+").isdigit()):
             problems.append(Violation("phone", "must be digits, optionally starting with +"))
@@ -158,7 +165,9 @@ class Citizen:
         if refused:
             raise InvalidInput(refused)
         if self.date_of_death is not None:
-            raise RuleBroken("date_of_death", f"citizen {self.citizen_id} is deceased; record is closed")
+            raise RuleBroken(
+                "date_of_death", f"citizen {self.citizen_id} is deceased; record is closed"
+            )
         before = self.snapshot()
         for name, value in changes.items():
             setattr(self, name, value)
@@ -182,7 +191,9 @@ class Citizen:
         citizen.validate(today)
         citizen.version = 1
         citizen.updated_at = now
-        citizen.events.append(CitizenChange(Op.CREATE, None, citizen.snapshot(), changed_fields(None, citizen)))
+        citizen.events.append(
+            CitizenChange(Op.CREATE, None, citizen.snapshot(), changed_fields(None, citizen))
+        )
         return citizen
 
     # -- bookkeeping ----------------------------------------------------------------------------

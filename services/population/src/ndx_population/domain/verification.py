@@ -27,8 +27,11 @@ def value_at(citizen: Citizen, path: str) -> Any:
 
 
 def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == () or (
-        isinstance(value, enum.IntEnum) and value == 0
+    return (
+        value is None
+        or value == ""
+        or value == ()
+        or (isinstance(value, enum.IntEnum) and value == 0)
     )
 
 
@@ -43,10 +46,16 @@ def compare(claimed: Any, stored: Any) -> Result:
         results = [compare(c, s) for c, s in pairs if not _empty(c)]
         return _overall(results) if results else Result.MISMATCH
     if isinstance(stored, str) and isinstance(claimed, str):
-        return Result.MATCH if normalise_name(claimed) == normalise_name(stored) else Result.MISMATCH
+        return (
+            Result.MATCH if normalise_name(claimed) == normalise_name(stored) else Result.MISMATCH
+        )
     if isinstance(stored, tuple) and isinstance(claimed, tuple):
         want = {normalise_name(x) for x in claimed}
-        return Result.MATCH if want and want <= {normalise_name(x) for x in stored} else Result.MISMATCH
+        return (
+            Result.MATCH
+            if want and want <= {normalise_name(x) for x in stored}
+            else Result.MISMATCH
+        )
     return Result.MATCH if claimed == stored else Result.MISMATCH
 
 
@@ -71,7 +80,9 @@ def _overall(results: list[Result]) -> Result:
     return Result.UNKNOWN
 
 
-def verify(stored: Citizen | None, claims: Citizen, paths: list[str]) -> tuple[Result, list[Result]]:
+def verify(
+    stored: Citizen | None, claims: Citizen, paths: list[str]
+) -> tuple[Result, list[Result]]:
     """Overall result and one result per claimed path; an unknown citizen gives UNKNOWN."""
     if stored is None:
         return Result.UNKNOWN, [Result.UNKNOWN] * len(paths)

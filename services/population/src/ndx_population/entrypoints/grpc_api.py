@@ -1,4 +1,4 @@
-"""PopulationService over gRPC: parse, call a use case, map the result. Errors map in the runtime."""
+"""PopulationService over gRPC: parse, call a use case, map the result."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 import grpc
 from google.protobuf.field_mask_pb2 import FieldMask
-
 from ndx.common.v1 import types_pb2
-from ndx.population.v1 import citizen_pb2, population_service_pb2 as pb, population_service_pb2_grpc
+from ndx.population.v1 import citizen_pb2, population_service_pb2_grpc
+from ndx.population.v1 import population_service_pb2 as pb
 from ndx_runtime.clock import Clock
 from ndx_runtime.errors import InvalidInput, Violation
 from ndx_runtime.masks import apply_read_mask, check_mask
@@ -21,7 +21,6 @@ from ..domain.identity_number import IdentityNumber
 from ..domain.model import UPDATABLE_FIELDS
 from ..domain.verification import Result
 from ..service_layer import handlers
-from ..service_layer.unit_of_work import PopulationUnitOfWork
 from ..service_layer.views import CitizenFilter, Claim, PopulationViews
 
 MAX_BATCH = 1000
@@ -36,9 +35,7 @@ Ctx = grpc.aio.ServicerContext[Any, Any]
 
 
 class PopulationApi(population_service_pb2_grpc.PopulationServiceServicer):
-    def __init__(
-        self, views: PopulationViews, new_uow: Any, clock: Clock | None = None
-    ) -> None:
+    def __init__(self, views: PopulationViews, new_uow: Any, clock: Clock | None = None) -> None:
         self._views = views
         self._new_uow: Any = new_uow  # () -> PopulationUnitOfWork
         self._clock = clock or Clock()
@@ -70,7 +67,7 @@ class PopulationApi(population_service_pb2_grpc.PopulationServiceServicer):
         f = _filter(request)
         size = _page_size(request.page_size)
         after = _decode_token(request.page_token, f)
-        page = await self._views.list(f, after, size + 1)
+        page = await self._views.find(f, after, size + 1)
         token = _encode_token(page[size - 1].citizen_id, f) if len(page) > size else ""
         return pb.ListCitizensResponse(
             citizens=[apply_read_mask(citizen_to_proto(c), request.read_mask) for c in page[:size]],
@@ -130,12 +127,18 @@ class PopulationApi(population_service_pb2_grpc.PopulationServiceServicer):
         if bad:
             allowed = ", ".join(sorted(UPDATABLE_FIELDS))
             raise InvalidInput(
-                [Violation("update_mask", f"{p!r} cannot be updated (allowed: {allowed})") for p in bad]
+                [
+                    Violation("update_mask", f"{p!r} cannot be updated (allowed: {allowed})")
+                    for p in bad
+                ]
             )
         values = citizen_from_proto(request.citizen)
         changes = {p: getattr(values, p) for p in paths}
         saved = await handlers.update_citizen(
-            request.citizen.citizen_id, changes, request.expected_version, self._new_uow(),
+            request.citizen.citizen_id,
+            changes,
+            request.expected_version,
+            self._new_uow(),
             self._clock,
         )
         return citizen_to_proto(saved)
@@ -237,7 +240,9 @@ def _claim(r: pb.VerifyCitizenRequest, prefix: str) -> Claim:
     return Claim(r.citizen_id, claims, paths)
 
 
-def _verify_response(claim: Claim, overall: Result, results: list[Result]) -> pb.VerifyCitizenResponse:
+def _verify_response(
+    claim: Claim, overall: Result, results: list[Result]
+) -> pb.VerifyCitizenResponse:
     return pb.VerifyCitizenResponse(
         citizen_id=claim.citizen_id,
         overall=_RESULTS[overall],

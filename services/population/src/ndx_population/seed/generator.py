@@ -47,7 +47,7 @@ class Table(Generic[T]):
 
 
 def ascii_fold(text: str) -> str:
-    """"Nguyễn Thị Đào" -> "nguyen thi dao" (for e-mail addresses)."""
+    """ "Nguyễn Thị Đào" -> "nguyen thi dao" (for e-mail addresses)."""
     text = text.replace("Đ", "D").replace("đ", "d")
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
@@ -90,13 +90,16 @@ class _Generator:
         codes = ID_CODES_BY_PROVINCE[province_code]
         prefix = codes[0] if len(codes) == 1 else codes[self.rng.randrange(len(codes))]
         while True:
-            candidate = IdentityNumber.compose(prefix, gender, born.year, self.rng.randrange(1_000_000))
+            candidate = IdentityNumber.compose(
+                prefix, gender, born.year, self.rng.randrange(1_000_000)
+            )
             if candidate not in self.used_ids:
                 self.used_ids.add(candidate)
                 return candidate
 
     def name(self, surname: str, gender: Gender) -> str:
-        return f"{surname} {self.w.middle[gender].pick(self.rng)} {self.w.given[gender].pick(self.rng)}"
+        middle, given = self.w.middle[gender].pick(self.rng), self.w.given[gender].pick(self.rng)
+        return f"{surname} {middle} {given}"
 
     def ward_in(self, province_code: str) -> Ward:
         wards = self.w.by_code[province_code].wards
@@ -207,8 +210,15 @@ class _Generator:
 
         def make(gender: Gender, sname: str, born: date, rel: HouseholdRelationship) -> Citizen:
             return self.person(
-                gender=gender, surname=sname, born=born, home=home, birth_province=born_where(),
-                household_id=household_id, relation=rel, ethnicity=ethnicity, religion=religion,
+                gender=gender,
+                surname=sname,
+                born=born,
+                home=home,
+                birth_province=born_where(),
+                household_id=household_id,
+                relation=rel,
+                ethnicity=ethnicity,
+                religion=religion,
                 hometown=hometown,
             )
 
@@ -217,33 +227,58 @@ class _Generator:
         members: list[Citizen] = []
         if kind < 0.14:  # one person
             gender = M if rng.random() < 0.5 else F
-            head = make(gender, surname if gender is M else w.surnames.pick(rng),
-                        self.birth_date(20, 85), H.HEAD)
+            head = make(
+                gender,
+                surname if gender is M else w.surnames.pick(rng),
+                self.birth_date(20, 85),
+                H.HEAD,
+            )
             if rng.random() < 0.15:
                 head.marital_status = MaritalStatus.DIVORCED
             return [head]
         three_gen = kind > 0.88
         head_age = (55, 80) if three_gen else (24, 70)
         husband = make(M, surname, self.birth_date(*head_age), H.HEAD)
-        wife_born = min(husband.date_of_birth + timedelta(days=rng.randint(-1500, 2500)),
-                        self.today - timedelta(days=19 * 365))
+        wife_born = min(
+            husband.date_of_birth + timedelta(days=rng.randint(-1500, 2500)),
+            self.today - timedelta(days=19 * 365),
+        )
         wife = make(F, w.surnames.pick(rng), wife_born, H.SPOUSE)
         _marry(husband, wife)
         members += [husband, wife]
         youngest_parent = max(husband.date_of_birth, wife.date_of_birth)
-        children = self.children(husband, wife, youngest_parent, make, rng.choice((0, 1, 1, 2, 2, 2, 3)))
+        children = self.children(
+            husband, wife, youngest_parent, make, rng.choice((0, 1, 1, 2, 2, 2, 3))
+        )
         members += children
         if three_gen and children:
-            son = next((c for c in children if c.gender is M and c.date_of_birth.year
-                        <= self.today.year - 22), None)
+            son = next(
+                (
+                    c
+                    for c in children
+                    if c.gender is M and c.date_of_birth.year <= self.today.year - 22
+                ),
+                None,
+            )
             if son is not None:
-                daughter_in_law = make(F, w.surnames.pick(rng), _clamp_adult(
-                    son.date_of_birth + timedelta(days=rng.randint(-1000, 1500)), self.today), H.OTHER)
+                daughter_in_law = make(
+                    F,
+                    w.surnames.pick(rng),
+                    _clamp_adult(
+                        son.date_of_birth + timedelta(days=rng.randint(-1000, 1500)), self.today
+                    ),
+                    H.OTHER,
+                )
                 _marry(son, daughter_in_law)
                 members.append(daughter_in_law)
-                members += self.children(son, daughter_in_law,
-                                         max(son.date_of_birth, daughter_in_law.date_of_birth),
-                                         make, rng.choice((1, 1, 2, 2)), H.GRANDCHILD)
+                members += self.children(
+                    son,
+                    daughter_in_law,
+                    max(son.date_of_birth, daughter_in_law.date_of_birth),
+                    make,
+                    rng.choice((1, 1, 2, 2)),
+                    H.GRANDCHILD,
+                )
         elif not three_gen and rng.random() < 0.12 and husband.date_of_birth.year < 1990:
             # An elderly parent of the head lives with the family.
             born = husband.date_of_birth - timedelta(days=rng.randint(20 * 365, 35 * 365))
@@ -264,7 +299,7 @@ class _Generator:
         n: int,
         relation: HouseholdRelationship = HouseholdRelationship.CHILD,
     ) -> list[Citizen]:
-        out = []
+        out: list[Citizen] = []
         earliest = youngest_parent + timedelta(days=19 * 365)
         latest = min(youngest_parent + timedelta(days=42 * 365), self.today - timedelta(days=30))
         if earliest >= latest:

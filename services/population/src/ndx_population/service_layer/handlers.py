@@ -16,9 +16,7 @@ from ..domain.values import Address
 from .unit_of_work import PopulationUnitOfWork
 
 
-async def register_citizen(
-    citizen: Citizen, uow: PopulationUnitOfWork, clock: Clock
-) -> Citizen:
+async def register_citizen(citizen: Citizen, uow: PopulationUnitOfWork, clock: Clock) -> Citizen:
     check_addresses(citizen)
     async with uow:
         Citizen.register(citizen, clock.today(), clock.now())
@@ -96,10 +94,18 @@ def address_violations(field: str, address: Address) -> list[Violation]:
     g = gazetteer()
     ward = g.ward(address.ward_code)
     if ward is None:
-        return [Violation(f"{field}.ward_code", f"{address.ward_code!r} is not a ward code of "
-                                                "the 2025 administrative catalogue")]
+        return [
+            Violation(
+                f"{field}.ward_code",
+                f"{address.ward_code!r} is not a ward code of the 2025 administrative catalogue",
+            )
+        ]
     if address.province_code and address.province_code != ward.province_code:
-        return [Violation(f"{field}.province_code",
-                          f"ward {ward.code} ({ward.name}) is in province {ward.province_code}, "
-                          f"not {address.province_code!r}")]
+        return [
+            Violation(
+                f"{field}.province_code",
+                f"ward {ward.code} ({ward.name}) is in province {ward.province_code}, "
+                f"not {address.province_code!r}",
+            )
+        ]
     return []

@@ -51,7 +51,7 @@ class PopulationViews:
         missing = [i for i in dict.fromkeys(citizen_ids) if i not in found]
         return ordered, missing
 
-    async def list(self, f: CitizenFilter, after: str, limit: int) -> list[Citizen]:
+    async def find(self, f: CitizenFilter, after: str, limit: int) -> list[Citizen]:
         async with self._db.engine.connect() as conn:
             q = CitizenQueries(conn)
             if f.ward_code:

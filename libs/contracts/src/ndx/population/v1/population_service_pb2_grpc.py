@@ -130,7 +130,7 @@ class PopulationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RegisterCitizen(self, request, context):
-        """Registers a new citizen (version 1). An empty citizen_id is assigned by the registry.
+        """Registers a new citizen (version 1); ALREADY_EXISTS when the citizen_id is taken.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

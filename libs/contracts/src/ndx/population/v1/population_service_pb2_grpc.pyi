@@ -47,7 +47,7 @@ class PopulationServiceStub:
     BatchVerifyCitizens: _grpc.UnaryUnaryMultiCallable[_population_service_pb2.BatchVerifyCitizensRequest, _population_service_pb2.BatchVerifyCitizensResponse]
     """Up to 1,000 verifications in one call."""
     RegisterCitizen: _grpc.UnaryUnaryMultiCallable[_population_service_pb2.RegisterCitizenRequest, _citizen_pb2.Citizen]
-    """Registers a new citizen (version 1). An empty citizen_id is assigned by the registry."""
+    """Registers a new citizen (version 1); ALREADY_EXISTS when the citizen_id is taken."""
     UpdateCitizen: _grpc.UnaryUnaryMultiCallable[_population_service_pb2.UpdateCitizenRequest, _citizen_pb2.Citizen]
     """Changes the fields named in update_mask; ABORTED when expected_version is stale."""
     RecordDeath: _grpc.UnaryUnaryMultiCallable[_population_service_pb2.RecordDeathRequest, _citizen_pb2.Citizen]
@@ -71,7 +71,7 @@ class PopulationServiceAsyncStub(PopulationServiceStub):
     BatchVerifyCitizens: _aio.UnaryUnaryMultiCallable[_population_service_pb2.BatchVerifyCitizensRequest, _population_service_pb2.BatchVerifyCitizensResponse]  # type: ignore[assignment]
     """Up to 1,000 verifications in one call."""
     RegisterCitizen: _aio.UnaryUnaryMultiCallable[_population_service_pb2.RegisterCitizenRequest, _citizen_pb2.Citizen]  # type: ignore[assignment]
-    """Registers a new citizen (version 1). An empty citizen_id is assigned by the registry."""
+    """Registers a new citizen (version 1); ALREADY_EXISTS when the citizen_id is taken."""
     UpdateCitizen: _aio.UnaryUnaryMultiCallable[_population_service_pb2.UpdateCitizenRequest, _citizen_pb2.Citizen]  # type: ignore[assignment]
     """Changes the fields named in update_mask; ABORTED when expected_version is stale."""
     RecordDeath: _aio.UnaryUnaryMultiCallable[_population_service_pb2.RecordDeathRequest, _citizen_pb2.Citizen]  # type: ignore[assignment]
@@ -134,7 +134,7 @@ class PopulationServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _population_service_pb2.RegisterCitizenRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_citizen_pb2.Citizen, _abc.Awaitable[_citizen_pb2.Citizen]]:
-        """Registers a new citizen (version 1). An empty citizen_id is assigned by the registry."""
+        """Registers a new citizen (version 1); ALREADY_EXISTS when the citizen_id is taken."""
 
     @_abc_1.abstractmethod
     def UpdateCitizen(
