@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from common import kafka_bootstrap, peak_rss_mb, write_result
+from sqlalchemy import insert
+
 from ndx_population.adapters.proto_mapping import change_to_proto
 from ndx_population.adapters.tables import metadata, outbox
 from ndx_population.domain.model import Citizen
@@ -24,7 +26,6 @@ from ndx_runtime.envelope import EventRecord, change_event
 from ndx_runtime.kafka import create_producer
 from ndx_runtime.outbox import OutboxRelay, encode_headers
 from ndx_runtime.topics import TopicSpec, ensure_topics
-from sqlalchemy import insert
 
 
 def events(n: int, topic: str) -> list[EventRecord]:

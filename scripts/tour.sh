@@ -30,10 +30,24 @@ version=$(ndx call population/GetCitizen "{\"citizen_id\": \"$id\", \"read_mask\
   --via population --as ndx-admin | $UV run --frozen python -c "import json,sys; print(json.load(sys.stdin).get('version', 0))")
 say "3. Move the citizen to Phường Bến Thành, Hồ Chí Minh City (expected version $version)"
 ndx call population/UpdateCitizen \
-  "{\"citizen\": {\"citizen_id\": \"$id\", \"permanent_address\": {\"ward_code\": \"26743\", \"street\": \"12 Lê Lợi\"}}, \"update_mask\": \"permanentAddress\", \"expected_version\": $version}" \
+  "{\"citizen\": {\"citizen_id\": \"$id\", \"permanent_address\": {\"ward_code\": \"26743\", \"street\": \"12 Lê Lợi\"}, \"current_address\": {\"ward_code\": \"26743\", \"street\": \"12 Lê Lợi\"}}, \"update_mask\": \"permanentAddress,currentAddress\", \"expected_version\": $version}" \
   --via population --as ndx-admin
 
 say "4. The change as an event on $topic (protobuf value, CloudEvents headers, trace context)"
-ndx events tail "$topic" --from-beginning --key "$id" --idle-timeout 3 | tail -n 80
+ndx events tail "$topic" --from-beginning --key "$id" --idle-timeout 3 --json | tail -n 1 |
+  $UV run --frozen python -c '
+import json, sys
+e = json.loads(sys.stdin.read())
+v = e["value"]
+print(json.dumps({
+    "topic": e["topic"], "partition": e["partition"], "offset": e["offset"], "key": e["key"],
+    "headers": e["headers"],
+    "value (CitizenChanged)": {
+        "op": v["op"], "version": v["version"], "changed_fields": v["changed_fields"],
+        "before.permanent_address": v["before"].get("permanent_address"),
+        "after.permanent_address": v["after"].get("permanent_address"),
+    },
+}, ensure_ascii=False, indent=2))'
+say "   (the full event: uv run ndx events tail $topic --from-beginning --key $id)"
 
 say "Done. Stop everything with 'make down'; run the tests with 'make test'."

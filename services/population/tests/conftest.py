@@ -8,6 +8,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from ndx.population.v1 import population_service_pb2_grpc
 from ndx_population.bootstrap import PopulationService, start
 from ndx_population.config import PopulationSettings

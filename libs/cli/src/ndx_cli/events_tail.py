@@ -9,6 +9,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from google.protobuf import json_format
+
 from ndx_runtime.envelope import header
 from ndx_runtime.topics import topic_partitions
 

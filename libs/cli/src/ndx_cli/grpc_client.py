@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import ndx
 from google.protobuf import descriptor_pool, json_format, message_factory
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
+
+import ndx
 from ndx_runtime.tls import channel_credentials
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from ndx_runtime.tls import channel_credentials
 
 from .config import CliSettings

@@ -7,6 +7,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import func, select
+
 from ndx_population.adapters.bulk_load import bulk_load
 from ndx_population.adapters.tables import citizens as citizens_table
 from ndx_population.adapters.tables import metadata
@@ -14,8 +17,6 @@ from ndx_population.config import PopulationSettings
 from ndx_population.domain.model import Citizen
 from ndx_population.seed.generator import generate_citizens
 from ndx_runtime.db import Database, create_schema
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import func, select
 
 
 def _progress() -> Progress:

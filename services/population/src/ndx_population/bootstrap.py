@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass, field
 
 import structlog
+
 from ndx.population.v1 import population_service_pb2, population_service_pb2_grpc
 from ndx_runtime.clock import Clock
 from ndx_runtime.db import Database, create_schema

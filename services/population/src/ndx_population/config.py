@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ndx_runtime.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from ndx_runtime.settings import ServiceSettings
 
 TOPIC = "ndx.population.citizen.v1"
 SOURCE = "//ndx.gov.vn/population"

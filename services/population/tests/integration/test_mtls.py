@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+
 from ndx.population.v1 import population_service_pb2 as pb
 
 from ..conftest import Running

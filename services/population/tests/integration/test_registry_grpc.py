@@ -6,6 +6,7 @@ import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.rpc import error_details_pb2
+
 from ndx.common.v1 import types_pb2
 from ndx.population.v1 import citizen_pb2, events_pb2
 from ndx.population.v1 import population_service_pb2 as pb

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+
 from ndx_population.domain.identity_number import IdentityNumber
 from ndx_population.domain.model import Citizen, Op
 from ndx_population.domain.values import Address, Gender, MaritalStatus

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from ndx.common.v1 import types_pb2
 from ndx.population.v1 import citizen_pb2, events_pb2
 from ndx_refdata import gazetteer

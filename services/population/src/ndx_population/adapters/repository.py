@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from ndx_runtime.errors import AlreadyExists, StaleVersion
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ndx_runtime.errors import AlreadyExists, StaleVersion
 
 from ..domain.model import Citizen, Op, normalise_name
 from .rows import citizen_to_row, row_to_citizen

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ndx_runtime.outbox import outbox_table
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -15,6 +14,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from ndx_runtime.outbox import outbox_table
 
 metadata = MetaData()
 

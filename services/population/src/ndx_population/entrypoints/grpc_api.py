@@ -9,6 +9,7 @@ from typing import Any
 
 import grpc
 from google.protobuf.field_mask_pb2 import FieldMask
+
 from ndx.common.v1 import types_pb2
 from ndx.population.v1 import citizen_pb2, population_service_pb2_grpc
 from ndx.population.v1 import population_service_pb2 as pb

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from ndx_runtime.envelope import change_event
 from ndx_runtime.uow import SqlUnitOfWork
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..adapters.proto_mapping import change_to_proto
 from ..adapters.repository import CitizenRepository
