@@ -20,7 +20,7 @@ from sqlalchemy import insert
 from ndx_population.adapters.proto_mapping import change_to_proto
 from ndx_population.adapters.tables import metadata, outbox
 from ndx_population.domain.model import Citizen
-from ndx_population.domain.values import Address, Gender
+from ndx_population.seed.generator import generate_citizens
 from ndx_runtime.db import Database, create_schema
 from ndx_runtime.envelope import EventRecord, change_event
 from ndx_runtime.kafka import create_producer
@@ -29,20 +29,10 @@ from ndx_runtime.topics import TopicSpec, ensure_topics
 
 
 def events(n: int, topic: str) -> list[EventRecord]:
+    """Registration events of realistic seeded citizens (every field filled where real)."""
     now = datetime.now(UTC)
     out = []
-    for i in range(n):
-        c = Citizen(
-            f"001190{i:06d}",
-            "Nguyễn Thị Lan",
-            date(1990, 5, 2),
-            Gender.FEMALE,
-            permanent_address=Address("01", "00004", f"Số {i} phố Đội Cấn"),
-            ethnicity="Kinh",
-            phone="0912345678",
-            version=1,
-            updated_at=now,
-        )
+    for c in generate_citizens(3, n):
         Citizen.register(c, date(2026, 1, 1), now)
         out.append(
             change_event(
@@ -106,7 +96,7 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=5000)
     args = parser.parse_args()
-    bootstrap = kafka_bootstrap()
+    bootstrap = await asyncio.to_thread(kafka_bootstrap)
     run = uuid.uuid4().hex[:8]
     raw_topic, relay_topic = f"bench.{run}.raw", f"bench.{run}.relay"
     await ensure_topics(bootstrap, [TopicSpec(raw_topic, 6, {}), TopicSpec(relay_topic, 6, {})])
