@@ -119,9 +119,11 @@ class KafkaStack:
         if self.is_running() and self._answers():
             return
         if port_open("127.0.0.1", self.port):
+            if self._answers():
+                return  # a broker started elsewhere (another checkout) serves this port
             raise StackError(
-                f"port {self.port} is taken by another process; stop it, or set "
-                "KAFKA_BOOTSTRAP_SERVERS to use that broker"
+                f"port {self.port} is taken by a process that is not a Kafka broker; stop it, "
+                "or set KAFKA_BOOTSTRAP_SERVERS to use an existing cluster"
             )
         self.provision()
         with open(self.log_file, "ab") as log:

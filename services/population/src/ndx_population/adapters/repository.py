@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, Connection, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ndx_runtime.errors import AlreadyExists, StaleVersion
@@ -71,50 +71,45 @@ class CitizenRepository:
 
 
 class CitizenQueries:
-    """Read-only lookups; no locks, no events."""
+    """Read-only lookups on a synchronous connection (see Database.read); no locks, no events."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def get(self, citizen_id: str) -> Citizen | None:
-        row = (
-            (await self._conn.execute(select(citizens).where(citizens.c.citizen_id == citizen_id)))
-            .mappings()
-            .first()
-        )
+    def get(self, citizen_id: str) -> Citizen | None:
+        query = select(citizens).where(citizens.c.citizen_id == citizen_id)
+        row = self._conn.execute(query).mappings().first()
         return None if row is None else row_to_citizen(row)
 
-    async def get_many(self, citizen_ids: Sequence[str]) -> dict[str, Citizen]:
+    def get_many(self, citizen_ids: Sequence[str]) -> dict[str, Citizen]:
         found: dict[str, Citizen] = {}
         unique = list(dict.fromkeys(citizen_ids))
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
-            rows = await self._conn.execute(
-                select(citizens).where(citizens.c.citizen_id.in_(chunk))
-            )
+            rows = self._conn.execute(select(citizens).where(citizens.c.citizen_id.in_(chunk)))
             for row in rows.mappings():
                 found[row["citizen_id"]] = row_to_citizen(row)
         return found
 
-    async def by_ward(self, ward_code: str, after: str, limit: int) -> list[Citizen]:
-        return await self._page(citizens.c.permanent_address_ward == ward_code, after, limit)
+    def by_ward(self, ward_code: str, after: str, limit: int) -> list[Citizen]:
+        return self._page(citizens.c.permanent_address_ward == ward_code, after, limit)
 
-    async def by_household(self, household_id: str, after: str, limit: int) -> list[Citizen]:
-        return await self._page(citizens.c.household_id == household_id, after, limit)
+    def by_household(self, household_id: str, after: str, limit: int) -> list[Citizen]:
+        return self._page(citizens.c.household_id == household_id, after, limit)
 
-    async def by_name_and_birth(
+    def by_name_and_birth(
         self, full_name: str, born: date, after: str, limit: int
     ) -> list[Citizen]:
         where = (citizens.c.full_name_key == normalise_name(full_name)) & (
             citizens.c.date_of_birth == born
         )
-        return await self._page(where, after, limit)
+        return self._page(where, after, limit)
 
-    async def _page(self, where: object, after: str, limit: int) -> list[Citizen]:
+    def _page(self, where: ColumnElement[bool], after: str, limit: int) -> list[Citizen]:
         query = (
             select(citizens)
-            .where(where, citizens.c.citizen_id > after)  # type: ignore[arg-type]
+            .where(where, citizens.c.citizen_id > after)
             .order_by(citizens.c.citizen_id)
             .limit(limit)
         )
-        return [row_to_citizen(r) for r in (await self._conn.execute(query)).mappings()]
+        return [row_to_citizen(r) for r in self._conn.execute(query).mappings()]

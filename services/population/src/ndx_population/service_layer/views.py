@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import Connection
+
 from ndx_runtime.db import Database
 from ndx_runtime.errors import NotFound
 
@@ -37,34 +39,36 @@ class PopulationViews:
         self._db = db
 
     async def get(self, citizen_id: str) -> Citizen:
-        async with self._db.engine.connect() as conn:
-            citizen = await CitizenQueries(conn).get(citizen_id)
+        citizen = await self._db.read(lambda conn: CitizenQueries(conn).get(citizen_id))
         if citizen is None:
             raise NotFound("citizen", citizen_id)
         return citizen
 
     async def batch_get(self, citizen_ids: Sequence[str]) -> tuple[list[Citizen], list[str]]:
         """Found citizens in request order, and the ids not on file."""
-        async with self._db.engine.connect() as conn:
-            found = await CitizenQueries(conn).get_many(citizen_ids)
+        found = await self._db.read(lambda conn: CitizenQueries(conn).get_many(citizen_ids))
         ordered = [found[i] for i in dict.fromkeys(citizen_ids) if i in found]
         missing = [i for i in dict.fromkeys(citizen_ids) if i not in found]
         return ordered, missing
 
     async def find(self, f: CitizenFilter, after: str, limit: int) -> list[Citizen]:
-        async with self._db.engine.connect() as conn:
+
+        def query(conn: Connection) -> list[Citizen]:
             q = CitizenQueries(conn)
             if f.ward_code:
-                return await q.by_ward(f.ward_code, after, limit)
+                return q.by_ward(f.ward_code, after, limit)
             if f.household_id:
-                return await q.by_household(f.household_id, after, limit)
+                return q.by_household(f.household_id, after, limit)
             assert f.date_of_birth is not None
-            return await q.by_name_and_birth(f.full_name, f.date_of_birth, after, limit)
+            return q.by_name_and_birth(f.full_name, f.date_of_birth, after, limit)
+
+        return await self._db.read(query)
 
     async def household(self, household_id: str) -> list[Citizen]:
         """Members, the head first, then by relationship and age."""
-        async with self._db.engine.connect() as conn:
-            members = await CitizenQueries(conn).by_household(household_id, "", 10_000)
+        members = await self._db.read(
+            lambda conn: CitizenQueries(conn).by_household(household_id, "", 10_000)
+        )
         if not members:
             raise NotFound("household", household_id)
         head = HouseholdRelationship.HEAD
@@ -74,6 +78,6 @@ class PopulationViews:
         )
 
     async def verify(self, claims: Sequence[Claim]) -> list[tuple[Result, list[Result]]]:
-        async with self._db.engine.connect() as conn:
-            stored = await CitizenQueries(conn).get_many([c.citizen_id for c in claims])
+        ids = [c.citizen_id for c in claims]
+        stored = await self._db.read(lambda conn: CitizenQueries(conn).get_many(ids))
         return [verify(stored.get(c.citizen_id), c.claims, c.paths) for c in claims]
