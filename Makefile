@@ -15,7 +15,7 @@ install: ## Install uv if missing and the Python workspace (locked versions)
 	@$(UV) sync --all-packages --frozen --quiet
 
 tools: ## Install the pinned Node tools (buf)
-	@test -x node_modules/.bin/buf || npm ci --no-fund --no-audit --silent
+	@test -x node_modules/.bin/buf || npm install --no-fund --no-audit --silent
 
 demo: install up tour ## Install, start Kafka and the registries, and walk through a lookup, a verification and a change
 
