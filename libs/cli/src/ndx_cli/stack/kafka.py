@@ -84,8 +84,8 @@ class KafkaStack:
                     "format",
                     "--standalone",
                     "--ignore-formatted",
-                    "-t",
-                    cluster_id,
+                    # The = form: a generated id may begin with "-".
+                    f"--cluster-id={cluster_id}",
                     "-c",
                     str(self.dir / "server.properties"),
                 ],
