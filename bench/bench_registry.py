@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,7 @@ import uuid
 from pathlib import Path
 
 import grpc
-from common import STATE, kafka_bootstrap, write_result
+from common import ROOT, STATE, kafka_bootstrap, write_result
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from ndx.population.v1 import citizen_pb2
@@ -74,6 +75,96 @@ async def drive(
     return len(latencies), latencies
 
 
+GHZ_VERSION = "v0.120.0"
+
+
+def ghz_binary() -> str | None:
+    """ghz (a Go gRPC load generator), installed from the Go module proxy on first use."""
+    target = STATE / "bin" / "ghz"
+    if target.exists():
+        return str(target)
+    if not shutil.which("go"):
+        return None
+    env = {**os.environ, "GOBIN": str(target.parent)}
+    result = subprocess.run(
+        ["go", "install", f"github.com/bojand/ghz/cmd/ghz@{GHZ_VERSION}"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return str(target) if result.returncode == 0 else None
+
+
+def run_ghz(
+    binary: str,
+    pki: Path,
+    method: str,
+    data: list[dict[str, object]],
+    concurrency: int,
+    seconds: float,
+) -> dict[str, object]:
+    """Drives one method at a fixed concurrency for a fixed time; returns ghz's JSON report."""
+    work = STATE / "bench"
+    work.mkdir(parents=True, exist_ok=True)
+    protoset, data_file = work / "ndx.protoset", work / "ghz-data.json"
+    data_file.write_text(json.dumps(data))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            "-I",
+            str(ROOT / "proto"),
+            "--include_imports",
+            f"--descriptor_set_out={protoset}",
+            "ndx/population/v1/population_service.proto",
+        ],
+        check=True,
+    )
+    out = subprocess.run(
+        [
+            binary,
+            "--cacert",
+            str(pki / "ca.crt"),
+            "--cert",
+            str(pki / "gateway.crt"),
+            "--key",
+            str(pki / "gateway.key"),
+            "--protoset",
+            str(protoset),
+            "--call",
+            method,
+            "--data-file",
+            str(data_file),
+            "-c",
+            str(concurrency),
+            "-z",
+            f"{int(seconds)}s",
+            "--connections",
+            "4",
+            "-O",
+            "json",
+            f"127.0.0.1:{PORT}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"ghz failed: {(out.stderr or out.stdout)[-2000:]}")
+    report: dict[str, object] = json.loads(out.stdout)
+    return report
+
+
+def ghz_figures(report: dict[str, object]) -> dict[str, object]:
+    lat = {d["percentage"]: d["latency"] / 1e6 for d in report["latencyDistribution"]}  # type: ignore[index, union-attr, attr-defined]
+    return {
+        "rps": round(float(report["rps"])),  # type: ignore[arg-type]
+        "p50_ms": round(lat[50], 2),
+        "p99_ms": round(lat[99], 2),
+        "status": report["statusCodeDistribution"],
+    }
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--citizens", type=int, default=100_000)
@@ -105,30 +196,7 @@ async def main() -> None:
             async with grpc.aio.secure_channel(f"127.0.0.1:{PORT}", creds) as channel:
                 await asyncio.wait_for(channel.channel_ready(), 60)
                 stub = PopulationServiceStub(channel)
-                rng = random.Random(1)
-                ids = [p.citizen_id for p in people]
-
-                async def get() -> None:
-                    await stub.GetCitizen(pb.GetCitizenRequest(citizen_id=rng.choice(ids)))
-
-                mask = FieldMask(paths=["full_name", "date_of_birth"])
-
-                async def batch_verify() -> None:
-                    chosen = rng.sample(people, 1000)
-                    await stub.BatchVerifyCitizens(
-                        pb.BatchVerifyCitizensRequest(
-                            requests=[
-                                pb.VerifyCitizenRequest(
-                                    citizen_id=c.citizen_id, claims=c, claim_mask=mask
-                                )
-                                for c in chosen
-                            ]
-                        )
-                    )
-
-                await drive(stub, get, args.concurrency, 1.0)  # warm-up
-                n_get, lat_get = await drive(stub, get, args.concurrency, args.seconds)
-                n_bv, lat_bv = await drive(stub, batch_verify, 4, args.seconds)
+                figures = await measure(stub, people, pki, args)
         finally:
             server.terminate()
             server.wait(30)
@@ -137,17 +205,105 @@ async def main() -> None:
         "registry_direct",
         {
             "citizens": args.citizens,
-            "concurrency": args.concurrency,
             "seconds": args.seconds,
-            "get_citizen_per_s": round(n_get / args.seconds),
-            "get_citizen_p50_ms": round(percentile(lat_get, 0.5) * 1000, 2),
-            "get_citizen_p99_ms": round(percentile(lat_get, 0.99) * 1000, 2),
-            "batch_verify_calls_per_s": round(n_bv / args.seconds, 1),
-            "batch_verify_records_per_s": round(n_bv * 1000 / args.seconds),
-            "batch_verify_p50_ms": round(percentile(lat_bv, 0.5) * 1000, 1),
-            "note": "one registry process (SQLite) and one client process share the 2 cores",
+            **figures,
+            "note": "registry (SQLite) and load generator share the machine's 2 cores",
         },
     )
+
+
+async def measure(
+    stub: PopulationServiceStub,
+    people: list[citizen_pb2.Citizen],
+    pki: Path,
+    args: argparse.Namespace,
+) -> dict[str, object]:
+    rng = random.Random(1)
+    ids = [p.citizen_id for p in people]
+    batches = []
+    for _ in range(20):
+        chosen = rng.sample(people, 1000)
+        batches.append(
+            {
+                "requests": [
+                    {
+                        "citizen_id": c.citizen_id,
+                        "claims": {
+                            "full_name": c.full_name,
+                            "date_of_birth": {
+                                "year": c.date_of_birth.year,
+                                "month": c.date_of_birth.month,
+                                "day": c.date_of_birth.day,
+                            },
+                        },
+                        "claim_mask": {"paths": ["full_name", "date_of_birth"]},
+                    }
+                    for c in chosen
+                ]
+            }
+        )
+    binary = ghz_binary()
+    if binary is not None:
+        get = ghz_figures(
+            run_ghz(
+                binary,
+                pki,
+                "ndx.population.v1.PopulationService.GetCitizen",
+                [{"citizen_id": i} for i in rng.sample(ids, 2000)],
+                args.concurrency,
+                args.seconds,
+            )
+        )
+        verify = ghz_figures(
+            run_ghz(
+                binary,
+                pki,
+                "ndx.population.v1.PopulationService.BatchVerifyCitizens",
+                batches,
+                4,
+                args.seconds,
+            )
+        )
+        return {
+            "load_generator": f"ghz {GHZ_VERSION}",
+            "concurrency": args.concurrency,
+            "get_citizen_per_s": get["rps"],
+            "get_citizen_p50_ms": get["p50_ms"],
+            "get_citizen_p99_ms": get["p99_ms"],
+            "get_citizen_status": get["status"],
+            "batch_verify_calls_per_s": verify["rps"],
+            "batch_verify_records_per_s": round(float(verify["rps"]) * 1000),  # type: ignore[arg-type]
+            "batch_verify_p50_ms": verify["p50_ms"],
+            "batch_verify_status": verify["status"],
+        }
+    # Without Go: a Python client, which saturates before the registry does.
+    mask = FieldMask(paths=["full_name", "date_of_birth"])
+
+    async def get() -> None:
+        await stub.GetCitizen(pb.GetCitizenRequest(citizen_id=rng.choice(ids)))
+
+    async def batch_verify() -> None:
+        chosen = rng.sample(people, 1000)
+        await stub.BatchVerifyCitizens(
+            pb.BatchVerifyCitizensRequest(
+                requests=[
+                    pb.VerifyCitizenRequest(citizen_id=c.citizen_id, claims=c, claim_mask=mask)
+                    for c in chosen
+                ]
+            )
+        )
+
+    n_get, lat_get = await drive(stub, get, args.concurrency, args.seconds)
+    n_bv, lat_bv = await drive(stub, batch_verify, 4, args.seconds)
+    return {
+        "load_generator": "python grpc.aio client (ghz unavailable)",
+        "concurrency": args.concurrency,
+        "get_citizen_per_s": round(n_get / args.seconds),
+        "get_citizen_p50_ms": round(percentile(lat_get, 0.5) * 1000, 2),
+        "get_citizen_p99_ms": round(percentile(lat_get, 0.99) * 1000, 2),
+        "batch_verify_records_per_s": round(n_bv * 1000 / args.seconds),
+        "batch_verify_p50_ms": round(percentile(lat_bv, 0.5) * 1000, 1),
+    }
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ the load. A bulk load is the registry's starting state, not a change: it emits n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import date, datetime
 from itertools import islice
 from typing import Any
@@ -78,6 +78,29 @@ async def bulk_load(
     return written
 
 
+async def _pipelined(
+    items: Iterable[Citizen],
+    batch_size: int,
+    to_row: Callable[[Citizen], tuple[Any, ...]],
+    write: Callable[[list[tuple[Any, ...]]], Awaitable[Any]],
+    on_progress: Callable[[int], None] | None,
+) -> int:
+    """Builds the next batch while the database writes the previous one."""
+    written = 0
+    pending: asyncio.Future[Any] | None = None
+    for batch in _batches(items, batch_size):
+        rows = [to_row(c) for c in batch]
+        if pending is not None:
+            await pending
+        pending = asyncio.ensure_future(write(rows))
+        written += len(rows)
+        if on_progress:
+            on_progress(len(rows))
+    if pending is not None:
+        await pending
+    return written
+
+
 async def _load_sqlite(
     conn: AsyncConnection,
     items: Iterable[Citizen],
@@ -85,19 +108,9 @@ async def _load_sqlite(
     on_progress: Callable[[int], None] | None,
 ) -> int:
     sql = f"INSERT INTO citizens ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    written = 0
-    pending: asyncio.Task[Any] | None = None
-    for batch in _batches(items, batch_size):
-        rows = [_sqlite_row(c) for c in batch]
-        if pending is not None:
-            await pending
-        pending = asyncio.ensure_future(conn.exec_driver_sql(sql, rows))
-        written += len(rows)
-        if on_progress:
-            on_progress(len(rows))
-    if pending is not None:
-        await pending
-    return written
+    return await _pipelined(
+        items, batch_size, _sqlite_row, lambda rows: conn.exec_driver_sql(sql, rows), on_progress
+    )
 
 
 async def _load_postgres(
@@ -108,18 +121,10 @@ async def _load_postgres(
 ) -> int:
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None
-    written = 0
-    pending: asyncio.Task[Any] | None = None
-    for batch in _batches(items, batch_size):
-        rows = [citizen_to_tuple(c) for c in batch]
-        if pending is not None:
-            await pending
-        pending = asyncio.ensure_future(
-            raw.copy_records_to_table("citizens", records=rows, columns=list(COLUMNS))
-        )
-        written += len(rows)
-        if on_progress:
-            on_progress(len(rows))
-    if pending is not None:
-        await pending
-    return written
+    return await _pipelined(
+        items,
+        batch_size,
+        citizen_to_tuple,
+        lambda rows: raw.copy_records_to_table("citizens", records=rows, columns=list(COLUMNS)),
+        on_progress,
+    )
