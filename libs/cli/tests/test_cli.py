@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from ndx_population.bootstrap import PopulationService, start
+from ndx_population.bootstrap import start
 from ndx_population.config import PopulationSettings
+from ndx_runtime.service import RunningService
 
 
 @pytest.fixture
 async def registry(
     tmp_path: Path, kafka_bootstrap: str, pki: Path, unique: str
-) -> AsyncIterator[PopulationService]:
+) -> AsyncIterator[RunningService]:
     settings = PopulationSettings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'p.db'}",
         kafka_bootstrap_servers=kafka_bootstrap,
@@ -34,7 +35,7 @@ async def registry(
     await service.stop()
 
 
-async def ndx(service: PopulationService, pki: Path, *args: str) -> tuple[int, str, str]:
+async def ndx(service: RunningService, pki: Path, *args: str) -> tuple[int, str, str]:
     env = {
         **os.environ,
         "NDX_HOME": str(pki.parent),
@@ -65,9 +66,7 @@ CITIZEN = {
 }
 
 
-async def test_call_prints_the_response_as_proto3_json(
-    registry: PopulationService, pki: Path
-) -> None:
+async def test_call_prints_the_response_as_proto3_json(registry: RunningService, pki: Path) -> None:
     code, out, _ = await ndx(
         registry,
         pki,
@@ -97,7 +96,7 @@ async def test_call_prints_the_response_as_proto3_json(
 
 
 async def test_call_errors_print_status_and_details_and_exit_non_zero(
-    registry: PopulationService, pki: Path
+    registry: RunningService, pki: Path
 ) -> None:
     code, out, err = await ndx(
         registry,
@@ -117,7 +116,7 @@ async def test_call_errors_print_status_and_details_and_exit_non_zero(
 
 
 async def test_identity_not_on_the_allow_list_is_refused(
-    registry: PopulationService, pki: Path
+    registry: RunningService, pki: Path
 ) -> None:
     code, _, err = await ndx(
         registry,
@@ -134,7 +133,7 @@ async def test_identity_not_on_the_allow_list_is_refused(
     assert json.loads(err)["code"] == "PERMISSION_DENIED"
 
 
-async def test_unknown_method_is_a_usage_error(registry: PopulationService, pki: Path) -> None:
+async def test_unknown_method_is_a_usage_error(registry: RunningService, pki: Path) -> None:
     code, _, err = await ndx(registry, pki, "call", "population/Nope", "{}", "--via", "population")
     assert code == 2
     assert "GetCitizen" in err

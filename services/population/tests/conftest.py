@@ -10,14 +10,15 @@ import grpc
 import pytest
 
 from ndx.population.v1 import population_service_pb2_grpc
-from ndx_population.bootstrap import PopulationService, start
+from ndx_population.bootstrap import start
 from ndx_population.config import PopulationSettings
+from ndx_runtime.service import RunningService
 from ndx_runtime.tls import channel_credentials
 
 
 @dataclass
 class Running:
-    service: PopulationService
+    service: RunningService
     settings: PopulationSettings
     pki: Path
     address: str

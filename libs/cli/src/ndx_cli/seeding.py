@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
 
-from ndx_population.adapters.bulk_load import bulk_load
+from ndx_population.adapters.bulk_load import load_rows
 from ndx_population.adapters.tables import citizens as citizens_table
 from ndx_population.adapters.tables import metadata
 from ndx_population.config import PopulationSettings
 from ndx_population.domain.model import Citizen
 from ndx_population.seed.generator import generate_citizens
+from ndx_population.seed.parallel import rows_from_child
 from ndx_runtime.db import Database, create_schema
 
 
@@ -57,12 +58,13 @@ async def seed_population(
             )
         with _progress() as progress:
             task = progress.add_task("citizens", total=count)
-            samples: list[Citizen] = []
-            written = await bulk_load(
+            written = await load_rows(
                 db.engine,
-                _sampled(generate_citizens(seed, count), samples),
+                rows_from_child(seed, count, db.engine.dialect.name),
                 on_progress=lambda n: progress.update(task, advance=n),
             )
+        # The stream's first citizens do not depend on the count: regenerate a few to show.
+        samples = list(islice(generate_citizens(seed, count), 20))
         print(f"seeded {written:,} citizens (seed {seed})")
         if manifest is not None:
             text = json.dumps(_manifest(seed, count, samples), ensure_ascii=False, indent=2)
@@ -70,13 +72,6 @@ async def seed_population(
         return written
     finally:
         await db.dispose()
-
-
-def _sampled(citizens: Iterator[Citizen], into: list[Citizen], n: int = 20) -> Iterator[Citizen]:
-    for citizen in citizens:
-        if len(into) < n:
-            into.append(citizen)
-        yield citizen
 
 
 def _manifest(seed: int, count: int, samples: list[Citizen]) -> dict[str, object]:

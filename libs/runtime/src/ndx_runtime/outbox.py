@@ -85,6 +85,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._publishing = asyncio.Lock()
         self._stopping = False
         self._leader: AsyncConnection | None = None
         self.published = 0
@@ -135,6 +136,11 @@ class OutboxRelay:
         return int(row[0]), row[1]
 
     async def publish_batch(self) -> int:
+        """Publishes the oldest rows; one batch at a time, whoever calls (run loop or drain)."""
+        async with self._publishing:
+            return await self._publish_batch()
+
+    async def _publish_batch(self) -> int:
         t = self._table
         async with self._db.engine.connect() as conn:
             rows = (await conn.execute(select(t).order_by(t.c.id).limit(self._batch_size))).all()

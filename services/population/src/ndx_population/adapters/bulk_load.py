@@ -53,6 +53,11 @@ def _create_indexes(conn: Connection) -> None:
         index.create(conn)
 
 
+def row_converter(dialect: str) -> Callable[[Citizen], tuple[Any, ...]]:
+    """The row form the dialect's fast path takes."""
+    return _sqlite_row if dialect == "sqlite" else citizen_to_tuple
+
+
 async def bulk_load(
     engine: AsyncEngine,
     citizens_: Iterable[Citizen],
@@ -61,14 +66,26 @@ async def bulk_load(
     on_progress: Callable[[int], None] | None = None,
 ) -> int:
     """Inserts every citizen; returns how many were written."""
+    to_row = row_converter(engine.dialect.name)
+    batches = ([to_row(c) for c in batch] for batch in _batches(citizens_, batch_size))
+    return await load_rows(engine, batches, on_progress=on_progress)
+
+
+async def load_rows(
+    engine: AsyncEngine,
+    batches: Iterable[list[tuple[Any, ...]]],
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Inserts batches of rows already in `row_converter(dialect)` form."""
     async with engine.begin() as conn:
         empty = not (await conn.execute(select(func.count()).select_from(citizens))).scalar()
         if empty:
             await conn.run_sync(_drop_indexes)
         if engine.dialect.name == "sqlite":
-            written = await _load_sqlite(conn, citizens_, batch_size, on_progress)
+            written = await _load_sqlite(conn, batches, on_progress)
         else:
-            written = await _load_postgres(conn, citizens_, batch_size, on_progress)
+            written = await _load_postgres(conn, batches, on_progress)
         if empty:
             await conn.run_sync(_create_indexes)
     if engine.dialect.name == "postgresql":
@@ -79,17 +96,14 @@ async def bulk_load(
 
 
 async def _pipelined(
-    items: Iterable[Citizen],
-    batch_size: int,
-    to_row: Callable[[Citizen], tuple[Any, ...]],
+    batches: Iterable[list[tuple[Any, ...]]],
     write: Callable[[list[tuple[Any, ...]]], Awaitable[Any]],
     on_progress: Callable[[int], None] | None,
 ) -> int:
-    """Builds the next batch while the database writes the previous one."""
+    """Takes the next batch while the database writes the previous one."""
     written = 0
     pending: asyncio.Future[Any] | None = None
-    for batch in _batches(items, batch_size):
-        rows = [to_row(c) for c in batch]
+    for rows in batches:
         if pending is not None:
             await pending
         pending = asyncio.ensure_future(write(rows))
@@ -103,28 +117,22 @@ async def _pipelined(
 
 async def _load_sqlite(
     conn: AsyncConnection,
-    items: Iterable[Citizen],
-    batch_size: int,
+    batches: Iterable[list[tuple[Any, ...]]],
     on_progress: Callable[[int], None] | None,
 ) -> int:
     sql = f"INSERT INTO citizens ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    return await _pipelined(
-        items, batch_size, _sqlite_row, lambda rows: conn.exec_driver_sql(sql, rows), on_progress
-    )
+    return await _pipelined(batches, lambda rows: conn.exec_driver_sql(sql, rows), on_progress)
 
 
 async def _load_postgres(
     conn: AsyncConnection,
-    items: Iterable[Citizen],
-    batch_size: int,
+    batches: Iterable[list[tuple[Any, ...]]],
     on_progress: Callable[[int], None] | None,
 ) -> int:
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None
     return await _pipelined(
-        items,
-        batch_size,
-        citizen_to_tuple,
+        batches,
         lambda rows: raw.copy_records_to_table("citizens", records=rows, columns=list(COLUMNS)),
         on_progress,
     )
