@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, date, datetime
-from typing import TypeVar
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from ndx.common.v1 import types_pb2
 from ndx.population.v1 import citizen_pb2, events_pb2
-from ndx_refdata import gazetteer
-from ndx_runtime.errors import InvalidInput
+from ndx_runtime.proto_values import (
+    address_from_proto,
+    address_to_proto,
+    date_from_proto,
+    date_to_proto,
+    enum_from_proto,
+)
 
 from ..domain.model import Citizen, CitizenChange, Op
 from ..domain.values import (
-    Address,
     BloodType,
     Gender,
     HouseholdRelationship,
     IdentityCard,
     MaritalStatus,
 )
-
-E = TypeVar("E", bound=enum.IntEnum)
 
 _OPS = {
     Op.CREATE: types_pb2.CHANGE_OP_CREATE,
@@ -52,50 +52,6 @@ _STRINGS = (
     "phone",
     "email",
 )
-
-
-def date_from_proto(d: types_pb2.Date, field: str) -> date | None:
-    """None for an unset date; InvalidInput naming `field` for an impossible one."""
-    if not (d.year or d.month or d.day):
-        return None
-    try:
-        return date(d.year, d.month, d.day)
-    except ValueError as e:
-        raise InvalidInput.one(
-            field, f"{d.year:04d}-{d.month:02d}-{d.day:02d} is not a date: {e}"
-        ) from None
-
-
-def _enum(kind: type[E], value: int, field: str) -> E:
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(str(int(v)) for v in kind)
-        raise InvalidInput.one(
-            field, f"{value} is not a known value (allowed: {allowed})"
-        ) from None
-
-
-def date_to_proto(d: date | None, out: types_pb2.Date) -> None:
-    if d is not None:
-        out.year, out.month, out.day = d.year, d.month, d.day
-
-
-def address_from_proto(a: types_pb2.Address) -> Address | None:
-    if not (a.province_code or a.ward_code or a.street):
-        return None
-    return Address(a.province_code, a.ward_code, a.street)
-
-
-def address_to_proto(a: Address | None, out: types_pb2.Address) -> None:
-    if a is None:
-        return
-    g = gazetteer()
-    out.province_code, out.ward_code, out.street = a.province_code, a.ward_code, a.street
-    if (p := g.province(a.province_code)) is not None:
-        out.province_name = p.name
-    if (w := g.ward(a.ward_code)) is not None:
-        out.ward_name = w.name
 
 
 def citizen_to_proto(c: Citizen) -> citizen_pb2.Citizen:
@@ -146,14 +102,14 @@ def citizen_from_proto(m: citizen_pb2.Citizen) -> Citizen:
         citizen_id=m.citizen_id,
         full_name=m.full_name,
         date_of_birth=dob,
-        gender=_enum(Gender, m.gender, "gender"),
+        gender=enum_from_proto(Gender, m.gender, "gender"),
         other_names=tuple(m.other_names),
         id_card=card,
-        blood_type=_enum(BloodType, m.blood_type, "blood_type"),
-        relationship_to_head=_enum(
+        blood_type=enum_from_proto(BloodType, m.blood_type, "blood_type"),
+        relationship_to_head=enum_from_proto(
             HouseholdRelationship, m.relationship_to_head, "relationship_to_head"
         ),
-        marital_status=_enum(MaritalStatus, m.marital_status, "marital_status"),
+        marital_status=enum_from_proto(MaritalStatus, m.marital_status, "marital_status"),
         date_of_death=date_from_proto(m.date_of_death, "date_of_death"),
         version=m.version,
     )

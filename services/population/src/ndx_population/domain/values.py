@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+
+from ndx_runtime.places import Address
+
+__all__ = [
+    "Address",
+    "BloodType",
+    "Gender",
+    "HouseholdRelationship",
+    "IdentityCard",
+    "MaritalStatus",
+]
 from datetime import date
 
 
@@ -42,15 +53,6 @@ class HouseholdRelationship(enum.IntEnum):
     GRANDCHILD = 5
     SIBLING = 6
     OTHER = 7
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    """A residence: province and ward codes of the 2025 catalogue, and the street part."""
-
-    province_code: str
-    ward_code: str
-    street: str = ""
 
 
 @dataclass(frozen=True, slots=True)

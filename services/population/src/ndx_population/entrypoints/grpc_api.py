@@ -16,8 +16,9 @@ from ndx.population.v1 import population_service_pb2 as pb
 from ndx_runtime.clock import Clock
 from ndx_runtime.errors import InvalidInput, Violation
 from ndx_runtime.masks import apply_read_mask, check_mask
+from ndx_runtime.proto_values import date_from_proto
 
-from ..adapters.proto_mapping import citizen_from_proto, citizen_to_proto, date_from_proto
+from ..adapters.proto_mapping import citizen_from_proto, citizen_to_proto
 from ..domain.identity_number import IdentityNumber
 from ..domain.model import UPDATABLE_FIELDS
 from ..domain.verification import Result

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from ndx_refdata import gazetteer
 from ndx_runtime.clock import Clock
-from ndx_runtime.errors import InvalidInput, NotFound, Violation
+from ndx_runtime.errors import InvalidInput, NotFound
+from ndx_runtime.places import address_violations, complete
 
 from ..adapters.tables import ADDRESS_FIELDS
 from ..domain.model import Citizen
@@ -81,31 +80,8 @@ def resolve_addresses(values: dict[str, Any]) -> dict[str, Any]:
             continue
         found = address_violations(name, address)
         problems.extend(found)
-        if not found and not address.province_code:
-            ward = gazetteer().ward(address.ward_code)
-            assert ward is not None
-            out[name] = replace(address, province_code=ward.province_code)
+        if not found:
+            out[name] = complete(address)
     if problems:
         raise InvalidInput(problems)
     return out
-
-
-def address_violations(field: str, address: Address) -> list[Violation]:
-    g = gazetteer()
-    ward = g.ward(address.ward_code)
-    if ward is None:
-        return [
-            Violation(
-                f"{field}.ward_code",
-                f"{address.ward_code!r} is not a ward code of the 2025 administrative catalogue",
-            )
-        ]
-    if address.province_code and address.province_code != ward.province_code:
-        return [
-            Violation(
-                f"{field}.province_code",
-                f"ward {ward.code} ({ward.name}) is in province {ward.province_code}, "
-                f"not {address.province_code!r}",
-            )
-        ]
-    return []
