@@ -1,0 +1,1 @@
+"""NDX business registry: enterprises, legal representatives, statuses."""

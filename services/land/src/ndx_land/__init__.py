@@ -1,0 +1,1 @@
+"""NDX land registry: parcels, rights holders, mortgages."""
