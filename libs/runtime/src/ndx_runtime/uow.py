@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .db import Database
 from .envelope import EventRecord
+from .inbox import record_applied
 from .outbox import encode_headers
 
 
@@ -26,6 +27,8 @@ class SqlUnitOfWork:
         self._on_commit = on_commit
         self._pending: list[EventRecord] = []
         self._conn: AsyncConnection | None = None
+        # (inbox table, source, entity id, version) to record as applied on commit.
+        self.applied: tuple[Table, str, str, int] | None = None
 
     @property
     def connection(self) -> AsyncConnection:
@@ -64,6 +67,9 @@ class SqlUnitOfWork:
         self._pending.append(record)
 
     async def commit(self) -> None:
+        if self.applied is not None:
+            inbox, source, entity_id, version = self.applied
+            await record_applied(self.connection, inbox, source, entity_id, version)
         if self._pending:
             now = datetime.now(UTC)
             await self.connection.execute(

@@ -1,0 +1,107 @@
+"""For registries that mirror citizens: reading the population registry's change events.
+
+A registry supplies what to do when a citizen is renamed or dies; this module decodes the
+event, skips versions already applied (the inbox), and records the applied version in the
+same transaction as the registry's own changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from google.protobuf.message import DecodeError
+from sqlalchemy import Table
+
+from ndx.common.v1 import types_pb2
+from ndx.population.v1 import events_pb2
+from ndx_runtime.consumer import Delivery, Handler, PoisonRecord
+from ndx_runtime.db import Database
+from ndx_runtime.envelope import header
+from ndx_runtime.inbox import applied_version
+from ndx_runtime.proto_values import date_from_proto
+
+SOURCE = "ndx.population.citizen"
+EVENT_TYPE = events_pb2.CitizenChanged.DESCRIPTOR.full_name
+
+
+@dataclass(frozen=True)
+class CitizenFacts:
+    """What a mirroring registry needs from one citizen change."""
+
+    citizen_id: str
+    version: int
+    renamed_to: str | None
+    died_on: date | None
+
+
+def citizen_facts(delivery: Delivery) -> CitizenFacts | None:
+    """The facts in a CitizenChanged record; None for a tombstone; PoisonRecord if unreadable."""
+    if delivery.value is None:
+        return None
+    ce_type = header(delivery.headers, "ce_type")
+    if ce_type is not None and ce_type != EVENT_TYPE:
+        raise PoisonRecord(f"unexpected event type {ce_type!r} (expected {EVENT_TYPE})")
+    try:
+        event = events_pb2.CitizenChanged.FromString(delivery.value)
+    except DecodeError as e:
+        raise PoisonRecord(f"not a {EVENT_TYPE}: {e}") from None
+    if not event.citizen_id or event.version <= 0 or event.op == types_pb2.CHANGE_OP_UNSPECIFIED:
+        raise PoisonRecord("CitizenChanged without citizen_id, version or op")
+    changed = set(event.changed_fields.paths)
+    renamed = event.after.full_name if "full_name" in changed and event.after.full_name else None
+    died = None
+    if "date_of_death" in changed and event.after.HasField("date_of_death"):
+        died = date_from_proto(event.after.date_of_death, "after.date_of_death")
+    return CitizenFacts(event.citizen_id, event.version, renamed, died)
+
+
+class UnitOfWork(Protocol):
+    applied: tuple[Table, str, str, int] | None
+
+    async def __aenter__(self) -> Any: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
+
+
+Apply = Callable[[str, Any, Any], Awaitable[int]]
+
+
+def citizen_event_handler(
+    db: Database,
+    inbox: Table,
+    new_uow: Callable[[], UnitOfWork],
+    *,
+    renamed: Apply,
+    died: Apply,
+) -> Handler:
+    """A consumer handler applying renames and deaths through the registry's own use cases."""
+
+    async def handle(delivery: Delivery) -> None:
+        facts = citizen_facts(delivery)
+        if facts is None:
+            return
+        seen = await db.read(lambda c: applied_version(c, inbox, SOURCE, facts.citizen_id))
+        if facts.version <= seen:
+            return  # a redelivery or a replay: already applied
+        steps: list[tuple[Apply, Any]] = []
+        if facts.renamed_to is not None:
+            steps.append((renamed, facts.renamed_to))
+        if facts.died_on is not None:
+            steps.append((died, facts.died_on))
+        entry = (inbox, SOURCE, facts.citizen_id, facts.version)
+        if not steps:
+            uow = new_uow()
+            uow.applied = entry
+            async with uow:
+                await uow.commit()
+            return
+        for i, (apply, value) in enumerate(steps):
+            uow = new_uow()
+            # The version is recorded with the last step's changes, in its transaction.
+            uow.applied = entry if i == len(steps) - 1 else None
+            await apply(facts.citizen_id, value, uow)
+
+    return handle
