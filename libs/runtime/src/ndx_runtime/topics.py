@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import for_code
+
+_NONE = 0
+_UNKNOWN_TOPIC = 3
+_TOPIC_EXISTS = 36
 
 
 @dataclass(frozen=True)
 class TopicSpec:
+    """A topic as NDX wants it: name, partition count and topic configs."""
+
     name: str
     partitions: int
     configs: dict[str, str] = field(default_factory=dict)
 
 
-async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> None:
-    """Creates the topics that do not exist; existing ones are left as they are."""
+async def ensure_topics(bootstrap: str, specs: list[TopicSpec], *, timeout: float = 30.0) -> None:
+    """Creates the topics that do not exist and waits for their leaders; others stay as they are."""
+    if not specs:
+        return
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
     await admin.start()
     try:
@@ -28,12 +37,32 @@ async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> None:
             for s in specs
             if s.name not in existing
         ]
-        if missing:
-            # Another process may have created one in between.
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(missing)
+        if not missing:
+            return
+        response = await admin.create_topics(missing)
+        for name, code, *rest in response.topic_errors:
+            # TOPIC_ALREADY_EXISTS: another process created it in between; that is fine.
+            if code not in (_NONE, _TOPIC_EXISTS):
+                message = rest[0] if rest and rest[0] else ""
+                raise for_code(code)(f"creating topic {name}: {message}")
+        async with asyncio.timeout(timeout):
+            await _wait_for_leaders(admin, [t.name for t in missing])
     finally:
         await admin.close()
+
+
+async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+    """Waits until every partition of the named topics has a leader in the cluster metadata."""
+    while True:
+        described: list[dict[str, Any]] = await admin.describe_topics(names)
+        if all(
+            t["error_code"] == _NONE
+            and t["partitions"]
+            and all(p["leader"] >= 0 for p in t["partitions"])
+            for t in described
+        ):
+            return
+        await asyncio.sleep(0.1)
 
 
 async def topic_partitions(bootstrap: str, name: str) -> int | None:
@@ -42,7 +71,7 @@ async def topic_partitions(bootstrap: str, name: str) -> int | None:
     await admin.start()
     try:
         [described] = await admin.describe_topics([name])
-        if described.get("error_code"):
+        if described.get("error_code") == _UNKNOWN_TOPIC or not described.get("partitions"):
             return None
         return len(described["partitions"])
     finally:
