@@ -7,6 +7,7 @@ Identity is the SPIFFE-style URI SAN of the client certificate
 from __future__ import annotations
 
 import contextvars
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from .grpc_wrap import AroundInterceptor
 
 TRUST_DOMAIN = "ndx.local"
 KINDS = frozenset({"agency", "service", "operator"})
+# Names end up in DNS SANs and file names: lower-case letters, digits, dots and hyphens.
+_NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
 # Health checks and reflection are open to every authenticated peer.
 OPEN_SERVICES = (
     "/grpc.health.v1.Health/",
@@ -40,6 +43,14 @@ class Identity:
     kind: str
     name: str
 
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"identity kind {self.kind!r} is not one of {sorted(KINDS)}")
+        if not _NAME.fullmatch(self.name):
+            raise ValueError(
+                f"identity name {self.name!r} must be lower-case letters, digits, '.' and '-'"
+            )
+
     @property
     def uri(self) -> str:
         return f"spiffe://{TRUST_DOMAIN}/{self.kind}/{self.name}"
@@ -52,14 +63,27 @@ class Identity:
     @classmethod
     def parse_uri(cls, uri: str) -> Identity:
         prefix = f"spiffe://{TRUST_DOMAIN}/"
+        problem = ValueError(
+            f"{uri!r} is not spiffe://{TRUST_DOMAIN}/<agency|service|operator>/<name>"
+        )
         if not uri.startswith(prefix):
-            raise ValueError(f"{uri!r} is not an identity of {TRUST_DOMAIN}")
+            raise problem
         kind, _, name = uri[len(prefix) :].partition("/")
-        if kind not in KINDS or not name or "/" in name:
+        try:
+            return cls(kind, name)
+        except ValueError:
+            raise problem from None
+
+    @classmethod
+    def parse_principal(cls, principal: str) -> Identity:
+        """`service/gateway` → Identity("service", "gateway")."""
+        kind, _, name = principal.partition("/")
+        try:
+            return cls(kind, name)
+        except ValueError:
             raise ValueError(
-                f"{uri!r} is not spiffe://{TRUST_DOMAIN}/<agency|service|operator>/<name>"
-            )
-        return cls(kind, name)
+                f"{principal!r} is not <agency|service|operator>/<name>, e.g. service/gateway"
+            ) from None
 
     def __str__(self) -> str:
         return self.principal
@@ -85,33 +109,42 @@ def channel_credentials(ca_file: Path, cert_file: Path, key_file: Path) -> grpc.
 
 @lru_cache(maxsize=1024)
 def identity_from_pem(pem: bytes) -> Identity | None:
-    """The NDX identity in a certificate's URI SAN, or None."""
-    cert = x509.load_pem_x509_certificate(pem)
+    """The NDX identity in a certificate's URI SAN, or None.
+
+    A certificate with no NDX URI, or with more than one (ambiguous), has no identity.
+    """
     try:
+        cert = x509.load_pem_x509_certificate(pem)
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
+    except (ValueError, x509.ExtensionNotFound):
         return None
+    found: set[Identity] = set()
     for uri in san.get_values_for_type(x509.UniformResourceIdentifier):
         try:
-            return Identity.parse_uri(uri)
+            found.add(Identity.parse_uri(uri))
         except ValueError:
             continue
-    return None
+    return found.pop() if len(found) == 1 else None
 
 
 def peer_identity(context: grpc.aio.ServicerContext[Any, Any]) -> Identity | None:
-    """The verified identity of the caller (TLS already checked the chain)."""
+    """The verified identity of the caller (TLS already checked the chain).
+
+    grpc puts the peer's leaf certificate under `x509_pem_cert` of the auth context; only
+    a TLS connection with a client certificate has it. Metadata is never consulted.
+    """
     pems = context.auth_context().get("x509_pem_cert")
     if not pems:
         return None
-    return identity_from_pem(next(iter(pems)))
+    return identity_from_pem(bytes(next(iter(pems))))
 
 
 class AllowListInterceptor(AroundInterceptor):
     """Refuses every call whose certificate identity is not on the allow-list."""
 
     def __init__(self, allowed: frozenset[str]) -> None:
-        self.allowed = frozenset(allowed)
+        # Fail at start-up on a malformed entry ("gateway" instead of "service/gateway").
+        self.allowed = frozenset(Identity.parse_principal(p).principal for p in allowed)
         super().__init__(self._check)
 
     @asynccontextmanager
@@ -128,8 +161,9 @@ class AllowListInterceptor(AroundInterceptor):
         if identity.principal not in self.allowed and not method.startswith(OPEN_SERVICES):
             await context.abort(
                 grpc.StatusCode.PERMISSION_DENIED,
-                f"{identity.principal} may not call this service directly "
-                "(agencies go through the gateway)",
+                f"{identity.principal} may not call {method}: this server accepts only "
+                f"{', '.join(sorted(self.allowed)) or 'nobody'}"
+                + (" (agencies go through the gateway)" if identity.kind == "agency" else ""),
             )
         token = current_identity.set(identity)
         try:
