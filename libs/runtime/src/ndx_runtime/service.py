@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import MetaData, Table
 
+from .consumer import EventConsumer
 from .db import Database, create_schema
 from .grpc_server import ServiceHost, wait_for_shutdown_signal
 from .kafka import create_producer
@@ -19,8 +21,12 @@ from .outbox import OutboxRelay
 from .settings import ServiceSettings
 from .telemetry import configure_tracing
 from .topics import TopicSpec, ensure_topics
+from .uow import SqlUnitOfWork
 
 log = structlog.get_logger(__name__)
+
+U = TypeVar("U", bound=SqlUnitOfWork)
+S = TypeVar("S", bound=ServiceSettings)
 
 
 @dataclass
@@ -32,10 +38,31 @@ class RunningService:
     producer: AIOKafkaProducer
     relay: OutboxRelay
     host: ServiceHost
+    outbox: Table
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    consumers: list[EventConsumer] = field(default_factory=list)
+
+    def unit_of_work(self, cls: type[U], topic: str) -> Callable[[], U]:
+        """A factory of units of work publishing on `topic`, waking the relay on commit."""
+
+        def new() -> U:
+            uow = cls(self.db, self.outbox, on_commit=self.relay.notify)
+            uow.topic = topic  # type: ignore[attr-defined]
+            return uow
+
+        return new
+
+    async def add_consumer(self, consumer: EventConsumer) -> None:
+        """Starts consuming another registry's events; stopped first on `stop()`."""
+        await consumer.start()
+        self.consumers.append(consumer)
 
     async def stop(self) -> None:
-        """Stops taking calls, drains in-flight RPCs, flushes the outbox, closes clients."""
+        """Stops consuming and taking calls, drains in-flight RPCs, flushes the outbox, closes
+        clients."""
+        for consumer in self.consumers:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
         await self.host.stop()
         with contextlib.suppress(Exception):
             await self.relay.drain(timeout=self.settings.shutdown_grace_seconds)
@@ -69,14 +96,13 @@ async def start_service(
         batch_size=settings.outbox_batch_size,
         poll_seconds=settings.outbox_poll_seconds,
     )
-    service = RunningService(settings, db, producer, relay, ServiceHost(settings, secure=secure))
+    host = ServiceHost(settings, secure=secure)
+    service = RunningService(settings, db, producer, relay, host, outbox)
     service.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
     return service
 
 
-async def serve_until_signal(
-    settings: ServiceSettings, start: Callable[[ServiceSettings], Awaitable[RunningService]]
-) -> None:
+async def serve_until_signal(settings: S, start: Callable[[S], Awaitable[RunningService]]) -> None:
     """Configures logging and tracing, starts the service, and runs it until SIGTERM/SIGINT."""
     configure_logging(settings.log_level, settings.log_format, settings.service_name)
     configure_tracing(settings.service_name, otlp=bool(settings.otlp_endpoint))

@@ -23,6 +23,17 @@ class TopicSpec:
     configs: dict[str, str] = field(default_factory=dict)
 
 
+def entity_topic(name: str, partitions: int) -> TopicSpec:
+    """A registry's change topic, keyed by entity: compacted so the latest state per entity
+    stays, and time-bounded so tombstones and old versions eventually go."""
+    return TopicSpec(
+        name, partitions, {"cleanup.policy": "compact,delete", "retention.ms": str(RETENTION_MS)}
+    )
+
+
+RETENTION_MS = 90 * 24 * 3600 * 1000
+
+
 async def ensure_topics(bootstrap: str, specs: list[TopicSpec], *, timeout: float = 30.0) -> None:
     """Creates the topics that do not exist and waits for their leaders; others stay as they are."""
     if not specs:

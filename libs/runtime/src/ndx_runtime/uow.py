@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+from google.protobuf.message import Message
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .aggregate import Change
 from .db import Database
-from .envelope import EventRecord
+from .envelope import EventRecord, change_event
 from .inbox import record_applied
 from .outbox import encode_headers
+from .repository import AggregateRepository
 
 
 class SqlUnitOfWork:
@@ -93,3 +96,37 @@ class SqlUnitOfWork:
     async def rollback(self) -> None:
         self._pending = []
         await self.connection.rollback()
+
+
+class RegistryUnitOfWork(SqlUnitOfWork):
+    """A registry's unit of work: on commit its repositories write the changed aggregates and
+    every pending change becomes a CloudEvents record on the registry's topic, in the same
+    transaction. Subclasses open their repositories in `_open` and list them in `repositories`.
+    """
+
+    topic: str
+    source: str
+
+    def repositories(self) -> Sequence[AggregateRepository[Any]]:
+        raise NotImplementedError
+
+    def event(self, change: Change[Any]) -> Message:
+        """The protobuf change event published for one change."""
+        raise NotImplementedError
+
+    async def commit(self) -> None:
+        for repository in self.repositories():
+            await repository.flush()
+            for entity in repository.seen:
+                for change in entity.events:
+                    self.publish(
+                        change_event(
+                            self.topic,
+                            self.event(change),
+                            key=repository.key_of(entity),
+                            source=self.source,
+                            time=entity.updated_at,
+                        )
+                    )
+                entity.events.clear()
+        await super().commit()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ndx.population.v1 import population_service_pb2, population_service_pb2_grpc
 from ndx_runtime.clock import Clock
 from ndx_runtime.service import RunningService, serve_until_signal, start_service
-from ndx_runtime.topics import TopicSpec
+from ndx_runtime.topics import entity_topic
 
 from .adapters.tables import metadata, outbox
 from .config import PopulationSettings
@@ -18,31 +16,15 @@ from .service_layer.views import PopulationViews
 SERVICE_NAME = population_service_pb2.DESCRIPTOR.services_by_name["PopulationService"].full_name
 
 
-def topic_specs(settings: PopulationSettings) -> list[TopicSpec]:
-    """The citizen topic: compacted so the latest state per citizen stays, and time-bounded
-    so that deleted citizens' tombstones and old versions eventually go."""
-    return [
-        TopicSpec(
-            settings.citizen_topic,
-            settings.topic_partitions,
-            {"cleanup.policy": "compact,delete", "retention.ms": str(90 * 24 * 3600 * 1000)},
-        )
-    ]
-
-
 async def start(
     settings: PopulationSettings, *, secure: bool = True, clock: Clock | None = None
 ) -> RunningService:
     """Builds and starts the registry; nothing connects before this is called."""
+    topic = entity_topic(settings.citizen_topic, settings.topic_partitions)
     service = await start_service(
-        settings, metadata=metadata, outbox=outbox, topics=topic_specs(settings), secure=secure
+        settings, metadata=metadata, outbox=outbox, topics=[topic], secure=secure
     )
-
-    def new_uow() -> PopulationUnitOfWork:
-        uow = PopulationUnitOfWork(service.db, outbox, on_commit=service.relay.notify)
-        uow.topic = settings.citizen_topic
-        return uow
-
+    new_uow = service.unit_of_work(PopulationUnitOfWork, settings.citizen_topic)
     api = PopulationApi(PopulationViews(service.db), new_uow, clock)
     service.host.add(
         population_service_pb2_grpc.add_PopulationServiceServicer_to_server, api, SERVICE_NAME
@@ -53,8 +35,4 @@ async def start(
 
 async def serve(settings: PopulationSettings | None = None) -> None:
     """Runs the registry until SIGTERM or SIGINT."""
-
-    async def start_registry(s: Any) -> RunningService:
-        return await start(s)
-
-    await serve_until_signal(settings or PopulationSettings(), start_registry)
+    await serve_until_signal(settings or PopulationSettings(), start)

@@ -17,11 +17,12 @@ from sqlalchemy import Table
 
 from ndx.common.v1 import types_pb2
 from ndx.population.v1 import events_pb2
-from ndx_runtime.consumer import Delivery, Handler, PoisonRecord
+from ndx_runtime.consumer import Delivery, EventConsumer, Handler, PoisonRecord
 from ndx_runtime.db import Database
 from ndx_runtime.envelope import header
 from ndx_runtime.inbox import applied_version
 from ndx_runtime.proto_values import date_from_proto
+from ndx_runtime.service import RunningService
 
 SOURCE = "ndx.population.citizen"
 EVENT_TYPE = events_pb2.CitizenChanged.DESCRIPTOR.full_name
@@ -105,3 +106,28 @@ def citizen_event_handler(
             await apply(facts.citizen_id, value, uow)
 
     return handle
+
+
+async def follow_citizens(
+    service: RunningService,
+    *,
+    topic: str,
+    group_id: str,
+    inbox: Table,
+    new_uow: Callable[[], UnitOfWork],
+    renamed: Apply,
+    died: Apply,
+) -> EventConsumer:
+    """Starts a consumer group on the citizen topic applying renames and deaths; the service
+    stops it on shutdown."""
+    settings = service.settings
+    handler = citizen_event_handler(service.db, inbox, new_uow, renamed=renamed, died=died)
+    consumer = EventConsumer(
+        settings.kafka_bootstrap_servers,
+        topic,
+        group_id,
+        handler,
+        client_id=f"ndx-{settings.service_name}",
+    )
+    await service.add_consumer(consumer)
+    return consumer

@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime
 import pytest
 
 from ndx_population.domain.identity_number import IdentityNumber
-from ndx_population.domain.model import Citizen, Op
+from ndx_population.domain.model import Citizen
 from ndx_population.domain.values import Address, Gender, MaritalStatus
 from ndx_population.domain.verification import Result, verify
+from ndx_runtime.aggregate import Op
 from ndx_runtime.errors import InvalidInput, RuleBroken, StaleVersion
 
 TODAY = date(2026, 11, 23)

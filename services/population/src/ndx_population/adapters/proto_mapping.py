@@ -9,6 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from ndx.common.v1 import types_pb2
 from ndx.population.v1 import citizen_pb2, events_pb2
+from ndx_runtime.aggregate import Op
 from ndx_runtime.proto_values import (
     address_from_proto,
     address_to_proto,
@@ -17,7 +18,7 @@ from ndx_runtime.proto_values import (
     enum_from_proto,
 )
 
-from ..domain.model import Citizen, CitizenChange, Op
+from ..domain.model import Citizen, CitizenChange
 from ..domain.values import (
     BloodType,
     Gender,
@@ -124,9 +125,9 @@ def citizen_from_proto(m: citizen_pb2.Citizen) -> Citizen:
 
 def change_to_proto(change: CitizenChange) -> events_pb2.CitizenChanged:
     event = events_pb2.CitizenChanged(
-        citizen_id=change.citizen_id,
+        citizen_id=change.entity.citizen_id,
         op=_OPS[change.op],
-        version=change.version,
+        version=change.entity.version,
         changed_fields=FieldMask(paths=list(change.changed_fields)),
     )
     if change.before is not None:

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ndx_runtime.errors import InvalidInput, RuleBroken, StaleVersion, Violation
+from ndx_runtime.aggregate import (
+    Change,
+    check_version,
+    data_fields,
+    record_changed,
+    record_created,
+)
+from ndx_runtime.errors import InvalidInput, RuleBroken, Violation
 
 from .identity_number import IdentityNumber, is_old_id_number
 from .values import (
@@ -47,8 +54,6 @@ UPDATABLE_FIELDS = frozenset(
     }
 )
 
-_BOOKKEEPING = frozenset({"version", "updated_at"})
-
 
 @dataclass(slots=True)
 class Citizen:
@@ -81,7 +86,7 @@ class Citizen:
     email: str = ""
     version: int = 0
     updated_at: datetime | None = None
-    events: list[CitizenChange] = field(default_factory=list, repr=False, compare=False)
+    events: list[Change[Citizen]] = field(default_factory=list, repr=False, compare=False)
 
     # -- rules ----------------------------------------------------------------------------------
 
@@ -152,8 +157,7 @@ class Citizen:
         return problems
 
     def check_version(self, expected: int) -> None:
-        if expected != self.version:
-            raise StaleVersion(self.citizen_id, expected, self.version)
+        check_version(self.citizen_id, expected, self.version)
 
     def apply_update(self, changes: dict[str, Any], today: date, now: datetime) -> None:
         """Sets the named fields; raises InvalidInput for fields that may not change."""
@@ -189,11 +193,7 @@ class Citizen:
     @classmethod
     def register(cls, citizen: Citizen, today: date, now: datetime) -> Citizen:
         citizen.validate(today)
-        citizen.version = 1
-        citizen.updated_at = now
-        citizen.events.append(
-            CitizenChange(Op.CREATE, None, citizen.snapshot(), changed_fields(None, citizen))
-        )
+        record_created(citizen, now, changed_fields(None, citizen))
         return citizen
 
     # -- bookkeeping ----------------------------------------------------------------------------
@@ -203,45 +203,12 @@ class Citizen:
         return dataclasses.replace(self, events=[])
 
     def _changed(self, before: Citizen, now: datetime) -> None:
-        changed = changed_fields(before, self)
-        if not changed:
-            return
-        self.version += 1
-        self.updated_at = now
-        self.events.append(CitizenChange(Op.UPDATE, before, self.snapshot(), changed))
+        record_changed(self, before, now, DATA_FIELDS)
 
 
-class Op:
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
+CitizenChange = Change[Citizen]
 
-
-@dataclass(frozen=True, slots=True)
-class CitizenChange:
-    """A committed change of one citizen: what the registry publishes."""
-
-    op: str
-    before: Citizen | None
-    after: Citizen | None
-    changed_fields: tuple[str, ...]
-
-    @property
-    def citizen_id(self) -> str:
-        entity = self.after or self.before
-        assert entity is not None
-        return entity.citizen_id
-
-    @property
-    def version(self) -> int:
-        entity = self.after or self.before
-        assert entity is not None
-        return entity.version
-
-
-DATA_FIELDS: tuple[str, ...] = tuple(
-    f.name for f in dataclasses.fields(Citizen) if f.name not in _BOOKKEEPING | {"events"}
-)
+DATA_FIELDS: tuple[str, ...] = data_fields(Citizen)
 
 
 def changed_fields(before: Citizen | None, after: Citizen) -> tuple[str, ...]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 from typing import Any
 
 import grpc
@@ -17,6 +14,15 @@ from ndx_runtime.clock import Clock
 from ndx_runtime.errors import InvalidInput, Violation
 from ndx_runtime.masks import apply_read_mask, check_mask
 from ndx_runtime.proto_values import date_from_proto
+from ndx_runtime.rpc_args import (
+    PageTokens,
+    batch_size,
+    each,
+    expected_version,
+    next_token,
+    page_size,
+    ward_code,
+)
 
 from ..adapters.proto_mapping import citizen_from_proto, citizen_to_proto
 from ..domain.identity_number import IdentityNumber
@@ -25,8 +31,6 @@ from ..domain.verification import Result
 from ..service_layer import handlers
 from ..service_layer.views import CitizenFilter, Claim, PopulationViews
 
-MAX_BATCH = 1000
-DEFAULT_PAGE = 100
 _CITIZEN = citizen_pb2.Citizen.DESCRIPTOR
 _RESULTS = {
     Result.MATCH: types_pb2.VERIFY_RESULT_MATCH,
@@ -54,8 +58,8 @@ class PopulationApi(population_service_pb2_grpc.PopulationServiceServicer):
         self, request: pb.BatchGetCitizensRequest, context: Ctx
     ) -> pb.BatchGetCitizensResponse:
         check_mask(request.read_mask, _CITIZEN, "read_mask")
-        _batch_size(len(request.citizen_ids), "citizen_ids")
-        _ids(request.citizen_ids, "citizen_ids")
+        batch_size(len(request.citizen_ids), "citizen_ids")
+        each(request.citizen_ids, "citizen_ids", IdentityNumber.parse)
         found, missing = await self._views.batch_get(list(request.citizen_ids))
         return pb.BatchGetCitizensResponse(
             citizens=[apply_read_mask(citizen_to_proto(c), request.read_mask) for c in found],
@@ -67,10 +71,10 @@ class PopulationApi(population_service_pb2_grpc.PopulationServiceServicer):
     ) -> pb.ListCitizensResponse:
         check_mask(request.read_mask, _CITIZEN, "read_mask")
         f = _filter(request)
-        size = _page_size(request.page_size)
-        after = _decode_token(request.page_token, f)
+        size = page_size(request.page_size)
+        after = PageTokens.decode(request.page_token, f)
         page = await self._views.find(f, after, size + 1)
-        token = _encode_token(page[size - 1].citizen_id, f) if len(page) > size else ""
+        token = next_token(list(page), size, "citizen_id", f)
         return pb.ListCitizensResponse(
             citizens=[apply_read_mask(citizen_to_proto(c), request.read_mask) for c in page[:size]],
             next_page_token=token,
@@ -97,7 +101,7 @@ class PopulationApi(population_service_pb2_grpc.PopulationServiceServicer):
     async def BatchVerifyCitizens(
         self, request: pb.BatchVerifyCitizensRequest, context: Ctx
     ) -> pb.BatchVerifyCitizensResponse:
-        _batch_size(len(request.requests), "requests")
+        batch_size(len(request.requests), "requests")
         claims = [_claim(r, f"requests[{i}].") for i, r in enumerate(request.requests)]
         outcomes = await self._views.verify(claims)
         return pb.BatchVerifyCitizensResponse(
@@ -121,7 +125,7 @@ class PopulationApi(population_service_pb2_grpc.PopulationServiceServicer):
         self, request: pb.UpdateCitizenRequest, context: Ctx
     ) -> citizen_pb2.Citizen:
         _citizen_id(request.citizen.citizen_id, "citizen.citizen_id")
-        _expected_version(request.expected_version)
+        expected_version(request.expected_version)
         paths = list(request.update_mask.paths)
         if not paths:
             raise InvalidInput.one("update_mask", "must name at least one field to change")
@@ -149,7 +153,7 @@ class PopulationApi(population_service_pb2_grpc.PopulationServiceServicer):
         self, request: pb.RecordDeathRequest, context: Ctx
     ) -> citizen_pb2.Citizen:
         _citizen_id(request.citizen_id, "citizen_id")
-        _expected_version(request.expected_version)
+        expected_version(request.expected_version)
         died = date_from_proto(request.date_of_death, "date_of_death")
         if died is None:
             raise InvalidInput.one("date_of_death", "is required")
@@ -163,33 +167,6 @@ def _citizen_id(value: str, field: str) -> None:
     IdentityNumber.parse(value, field)
 
 
-def _ids(values: Any, field: str) -> None:
-    problems: list[Violation] = []
-    for i, value in enumerate(values):
-        try:
-            IdentityNumber.parse(value, f"{field}[{i}]")
-        except InvalidInput as e:
-            problems.extend(e.violations)
-    if problems:
-        raise InvalidInput(problems)
-
-
-def _batch_size(n: int, field: str) -> None:
-    if not 1 <= n <= MAX_BATCH:
-        raise InvalidInput.one(field, f"must hold 1 to {MAX_BATCH} entries, got {n}")
-
-
-def _expected_version(v: int) -> None:
-    if v <= 0:
-        raise InvalidInput.one("expected_version", "must be the version you read (1 or more)")
-
-
-def _page_size(n: int) -> int:
-    if n < 0 or n > MAX_BATCH:
-        raise InvalidInput.one("page_size", f"must be 0 to {MAX_BATCH}, got {n}")
-    return n or DEFAULT_PAGE
-
-
 def _filter(r: pb.ListCitizensRequest) -> CitizenFilter:
     born = date_from_proto(r.date_of_birth, "date_of_birth")
     chosen = [bool(r.ward_code), bool(r.household_id), bool(r.full_name or born)]
@@ -200,31 +177,9 @@ def _filter(r: pb.ListCitizensRequest) -> CitizenFilter:
     if (r.full_name or born) and not (r.full_name and born):
         field = "date_of_birth" if r.full_name else "full_name"
         raise InvalidInput.one(field, "full_name and date_of_birth go together")
-    if r.ward_code and not (len(r.ward_code) == 5 and r.ward_code.isdigit()):
-        raise InvalidInput.one("ward_code", "must be a 5-digit ward code")
+    if r.ward_code:
+        ward_code(r.ward_code)
     return CitizenFilter(r.ward_code, r.household_id, r.full_name, born)
-
-
-def _fingerprint(f: CitizenFilter) -> str:
-    return hashlib.sha256(repr(f).encode()).hexdigest()[:16]
-
-
-def _encode_token(after: str, f: CitizenFilter) -> str:
-    raw = json.dumps({"a": after, "f": _fingerprint(f)}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str, f: CitizenFilter) -> str:
-    if not token:
-        return ""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        after, fingerprint = str(data["a"]), str(data["f"])
-    except (ValueError, KeyError, TypeError):
-        raise InvalidInput.one("page_token", "is not a token this service issued") from None
-    if fingerprint != _fingerprint(f):
-        raise InvalidInput.one("page_token", "was issued for a different filter")
-    return after
 
 
 def _claim(r: pb.VerifyCitizenRequest, prefix: str) -> Claim:

@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ndx_runtime.envelope import change_event
-from ndx_runtime.uow import SqlUnitOfWork
+from ndx_runtime.aggregate import Change
+from ndx_runtime.repository import AggregateRepository
+from ndx_runtime.uow import RegistryUnitOfWork
 
 from ..adapters.proto_mapping import change_to_proto
 from ..adapters.repository import CitizenRepository
 from ..config import SOURCE, TOPIC
 
 
-class PopulationUnitOfWork(SqlUnitOfWork):
+class PopulationUnitOfWork(RegistryUnitOfWork):
     citizens: CitizenRepository
-    topic: str = TOPIC
+    topic = TOPIC
+    source = SOURCE
 
     def _open(self, connection: AsyncConnection) -> None:
         self.citizens = CitizenRepository(connection)
 
-    async def commit(self) -> None:
-        await self.citizens.flush()
-        for citizen in self.citizens.seen:
-            for change in citizen.events:
-                self.publish(
-                    change_event(
-                        self.topic,
-                        change_to_proto(change),
-                        key=change.citizen_id,
-                        source=SOURCE,
-                        time=citizen.updated_at,
-                    )
-                )
-            citizen.events.clear()
-        await super().commit()
+    def repositories(self) -> Sequence[AggregateRepository[Any]]:
+        return [self.citizens]
+
+    def event(self, change: Change[Any]) -> Message:
+        return change_to_proto(change)
