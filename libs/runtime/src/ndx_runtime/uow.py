@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from google.protobuf.message import Message
 from sqlalchemy import Table, insert
@@ -101,17 +101,22 @@ class SqlUnitOfWork:
 class RegistryUnitOfWork(SqlUnitOfWork):
     """A registry's unit of work: on commit its repositories write the changed aggregates and
     every pending change becomes a CloudEvents record on the registry's topic, in the same
-    transaction. Subclasses open their repositories in `_open` and list them in `repositories`.
+    transaction. Subclasses name their repositories in `stores` ((attribute, class) pairs) and the
+    protobuf change event of a change in `event`.
     """
 
     topic: str
     source: str
+    stores: ClassVar[tuple[tuple[str, type[AggregateRepository[Any]]], ...]]
 
-    def repositories(self) -> Sequence[AggregateRepository[Any]]:
-        raise NotImplementedError
+    def _open(self, connection: AsyncConnection) -> None:
+        for name, store in self.stores:
+            setattr(self, name, store(connection))
+
+    def repositories(self) -> list[AggregateRepository[Any]]:
+        return [getattr(self, name) for name, _ in self.stores]
 
     def event(self, change: Change[Any]) -> Message:
-        """The protobuf change event published for one change."""
         raise NotImplementedError
 
     async def commit(self) -> None:

@@ -10,6 +10,8 @@ from ndx_runtime.settings import ServiceSettings
 
 TOPIC = "ndx.population.citizen.v1"
 SOURCE = "//ndx.gov.vn/population"
+# Per-entity order needs one partition per key; six spread the citizens over brokers.
+PARTITIONS = 6
 
 
 class PopulationSettings(ServiceSettings):
@@ -21,5 +23,4 @@ class PopulationSettings(ServiceSettings):
     tls_cert_file: Path = Path(".ndx/pki/population.crt")
     tls_key_file: Path = Path(".ndx/pki/population.key")
     citizen_topic: str = TOPIC
-    # Per-entity order needs one partition per key; six spread the citizens over brokers.
-    topic_partitions: int = 6
+    topic_partitions: int = PARTITIONS

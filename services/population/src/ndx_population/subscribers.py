@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from google.protobuf.message import DecodeError
 from sqlalchemy import Table
@@ -23,6 +23,10 @@ from ndx_runtime.envelope import header
 from ndx_runtime.inbox import applied_version
 from ndx_runtime.proto_values import date_from_proto
 from ndx_runtime.service import RunningService
+from ndx_runtime.topics import ensure_topics, entity_topic
+from ndx_runtime.uow import SqlUnitOfWork
+
+from .config import PARTITIONS
 
 SOURCE = "ndx.population.citizen"
 EVENT_TYPE = events_pb2.CitizenChanged.DESCRIPTOR.full_name
@@ -59,21 +63,13 @@ def citizen_facts(delivery: Delivery) -> CitizenFacts | None:
     return CitizenFacts(event.citizen_id, event.version, renamed, died)
 
 
-class UnitOfWork(Protocol):
-    applied: tuple[Table, str, str, int] | None
-
-    async def __aenter__(self) -> Any: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
-
-
 Apply = Callable[[str, Any, Any], Awaitable[int]]
 
 
 def citizen_event_handler(
     db: Database,
     inbox: Table,
-    new_uow: Callable[[], UnitOfWork],
+    new_uow: Callable[[], SqlUnitOfWork],
     *,
     renamed: Apply,
     died: Apply,
@@ -114,13 +110,16 @@ async def follow_citizens(
     topic: str,
     group_id: str,
     inbox: Table,
-    new_uow: Callable[[], UnitOfWork],
+    new_uow: Callable[[], SqlUnitOfWork],
     renamed: Apply,
     died: Apply,
 ) -> EventConsumer:
     """Starts a consumer group on the citizen topic applying renames and deaths; the service
-    stops it on shutdown."""
+    stops it on shutdown. The topic is created as the population registry would create it if
+    it does not exist yet, so the group is assigned its partitions from the start."""
     settings = service.settings
+    spec = entity_topic(topic, PARTITIONS)
+    await ensure_topics(settings.kafka_bootstrap_servers, [spec])
     handler = citizen_event_handler(service.db, inbox, new_uow, renamed=renamed, died=died)
     consumer = EventConsumer(
         settings.kafka_bootstrap_servers,

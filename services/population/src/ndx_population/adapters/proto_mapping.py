@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from ndx.common.v1 import types_pb2
 from ndx.population.v1 import citizen_pb2, events_pb2
-from ndx_runtime.aggregate import Op
+from ndx_runtime.change_events import change_message
 from ndx_runtime.proto_values import (
     address_from_proto,
     address_to_proto,
@@ -27,11 +25,6 @@ from ..domain.values import (
     MaritalStatus,
 )
 
-_OPS = {
-    Op.CREATE: types_pb2.CHANGE_OP_CREATE,
-    Op.UPDATE: types_pb2.CHANGE_OP_UPDATE,
-    Op.DELETE: types_pb2.CHANGE_OP_DELETE,
-}
 _ADDRESSES = (
     "place_of_birth",
     "hometown",
@@ -124,19 +117,7 @@ def citizen_from_proto(m: citizen_pb2.Citizen) -> Citizen:
 
 
 def change_to_proto(change: CitizenChange) -> events_pb2.CitizenChanged:
-    event = events_pb2.CitizenChanged(
-        citizen_id=change.entity.citizen_id,
-        op=_OPS[change.op],
-        version=change.entity.version,
-        changed_fields=FieldMask(paths=list(change.changed_fields)),
-    )
-    if change.before is not None:
-        event.before.CopyFrom(citizen_to_proto(change.before))
-    if change.after is not None:
-        event.after.CopyFrom(citizen_to_proto(change.after))
-        if change.after.updated_at is not None:
-            event.change_time.FromDatetime(change.after.updated_at.astimezone(UTC))
-    return event
+    return change_message(events_pb2.CitizenChanged, change, citizen_to_proto, "citizen_id")
 
 
 def timestamp_to_datetime(ts: Timestamp) -> datetime:
