@@ -1,0 +1,66 @@
+"""Protobuf <-> domain conversion: contract types stop here."""
+
+from __future__ import annotations
+
+from datetime import UTC, date
+
+from ndx.business.v1 import enterprise_pb2, events_pb2
+from ndx_runtime.change_events import change_message
+from ndx_runtime.proto_values import (
+    address_from_proto,
+    address_to_proto,
+    date_from_proto,
+    date_to_proto,
+    enum_from_proto,
+)
+
+from ..domain.model import Enterprise, EnterpriseChange
+from ..domain.values import Address, EnterpriseType, LegalStatus, Representative
+
+
+def enterprise_to_proto(e: Enterprise) -> enterprise_pb2.Enterprise:
+    out = enterprise_pb2.Enterprise(
+        enterprise_code=e.enterprise_code,
+        name=e.name,
+        foreign_name=e.foreign_name,
+        short_name=e.short_name,
+        type=enterprise_pb2.EnterpriseType.ValueType(int(e.type)),
+        legal_status=enterprise_pb2.LegalStatus.ValueType(int(e.legal_status)),
+        charter_capital_vnd=e.charter_capital_vnd,
+        representative_deceased=e.representative_deceased,
+        version=e.version,
+    )
+    address_to_proto(e.head_office, out.head_office)
+    date_to_proto(e.founding_date, out.founding_date)
+    for r in e.legal_representatives:
+        rep = out.legal_representatives.add(
+            citizen_id=r.citizen_id, full_name=r.full_name, title=r.title, deceased=r.deceased
+        )
+        date_to_proto(r.date_of_death, rep.date_of_death)
+    out.update_time.FromDatetime(e.updated_at.astimezone(UTC))
+    return out
+
+
+def change_to_proto(change: EnterpriseChange) -> events_pb2.EnterpriseChanged:
+    return change_message(
+        events_pb2.EnterpriseChanged, change, enterprise_to_proto, "enterprise_code"
+    )
+
+
+def enterprise_from_proto(p: enterprise_pb2.Enterprise) -> Enterprise:
+    """A new enterprise as a client describes it; the domain validates it on register."""
+    return Enterprise(
+        enterprise_code=p.enterprise_code,
+        name=p.name,
+        foreign_name=p.foreign_name,
+        short_name=p.short_name,
+        type=enum_from_proto(EnterpriseType, p.type, "type"),
+        legal_status=enum_from_proto(LegalStatus, p.legal_status, "legal_status")
+        or LegalStatus.OPERATING,
+        head_office=address_from_proto(p.head_office) or Address("", ""),
+        charter_capital_vnd=p.charter_capital_vnd,
+        founding_date=date_from_proto(p.founding_date, "founding_date") or date.min,
+        legal_representatives=tuple(
+            Representative(r.citizen_id, r.full_name, r.title) for r in p.legal_representatives
+        ),
+    )

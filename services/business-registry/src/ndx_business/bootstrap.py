@@ -1,0 +1,50 @@
+"""The composition root of the business registry."""
+
+from __future__ import annotations
+
+from ndx.business.v1 import business_service_pb2, business_service_pb2_grpc
+from ndx_population.subscribers import follow_citizens
+from ndx_runtime.clock import Clock
+from ndx_runtime.service import RunningService, serve_until_signal, start_service
+from ndx_runtime.topics import entity_topic
+
+from .adapters.tables import inbox, metadata, outbox
+from .config import BusinessSettings
+from .entrypoints.grpc_api import BusinessApi
+from .service_layer import handlers
+from .service_layer.unit_of_work import BusinessUnitOfWork
+from .service_layer.views import BusinessViews
+
+SERVICE_NAME = business_service_pb2.DESCRIPTOR.services_by_name["BusinessRegistryService"].full_name
+
+
+async def start(
+    settings: BusinessSettings, *, secure: bool = True, clock: Clock | None = None
+) -> RunningService:
+    """Builds and starts the registry; nothing connects before this is called."""
+    topic = entity_topic(settings.enterprise_topic, settings.topic_partitions)
+    service = await start_service(
+        settings, metadata=metadata, outbox=outbox, topics=[topic], secure=secure
+    )
+    new_uow = service.unit_of_work(BusinessUnitOfWork, settings.enterprise_topic)
+    api = BusinessApi(BusinessViews(service.db), new_uow, clock)
+    service.host.add(
+        business_service_pb2_grpc.add_BusinessRegistryServiceServicer_to_server, api, SERVICE_NAME
+    )
+    await service.host.start()
+    if settings.follow_citizens:
+        await follow_citizens(
+            service,
+            topic=settings.citizen_topic,
+            group_id=settings.consumer_group,
+            inbox=inbox,
+            new_uow=new_uow,
+            renamed=handlers.apply_citizen_renamed,
+            died=handlers.apply_citizen_died,
+        )
+    return service
+
+
+async def serve(settings: BusinessSettings | None = None) -> None:
+    """Runs the registry until SIGTERM or SIGINT."""
+    await serve_until_signal(settings or BusinessSettings(), start)

@@ -1,0 +1,30 @@
+"""Business registry settings: environment variables prefixed BUSINESS_."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+
+from ndx_population.config import TOPIC as CITIZEN_TOPIC
+from ndx_runtime.settings import ServiceSettings
+
+TOPIC = "ndx.business.enterprise.v1"
+SOURCE = "//ndx.gov.vn/business"
+
+
+class BusinessSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="BUSINESS_", extra="ignore", frozen=True)
+
+    service_name: str = "business-registry"
+    database_url: str = "sqlite+aiosqlite:///.ndx/data/business.db"
+    grpc_port: int = 50063
+    tls_cert_file: Path = Path(".ndx/pki/business-registry.crt")
+    tls_key_file: Path = Path(".ndx/pki/business-registry.key")
+    enterprise_topic: str = TOPIC
+    # Per-entity order needs one partition per key; six spread the enterprises over brokers.
+    topic_partitions: int = 6
+    # Representatives' names and deaths follow the population registry's citizen events.
+    follow_citizens: bool = True
+    citizen_topic: str = CITIZEN_TOPIC
+    consumer_group: str = "ndx-business-registry"

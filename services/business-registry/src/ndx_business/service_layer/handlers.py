@@ -1,0 +1,75 @@
+"""Write use cases of the business registry: each reads like the rule it applies."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ndx_runtime.clock import Clock
+from ndx_runtime.errors import InvalidInput, NotFound
+from ndx_runtime.places import address_violations, complete
+
+from ..domain.model import Enterprise
+from ..domain.values import LegalStatus
+from .unit_of_work import BusinessUnitOfWork
+
+
+async def register_enterprise(
+    enterprise: Enterprise, uow: BusinessUnitOfWork, clock: Clock
+) -> Enterprise:
+    problems = address_violations("head_office", enterprise.head_office)
+    if problems:
+        raise InvalidInput(problems)
+    enterprise.head_office = complete(enterprise.head_office)
+    async with uow:
+        Enterprise.register(enterprise, clock.now())
+        uow.enterprises.add(enterprise)
+        await uow.commit()
+    return enterprise
+
+
+async def change_legal_status(
+    enterprise_code: str,
+    status: LegalStatus,
+    expected_version: int,
+    uow: BusinessUnitOfWork,
+    clock: Clock,
+) -> Enterprise:
+    async with uow:
+        enterprise = await _load(uow, enterprise_code)
+        enterprise.check_version(expected_version)
+        enterprise.change_legal_status(status, clock.now())
+        await uow.commit()
+    return enterprise
+
+
+async def apply_citizen_renamed(citizen_id: str, full_name: str, uow: BusinessUnitOfWork) -> int:
+    """Follows a citizen's new name into every enterprise they represent; returns how many
+    enterprises changed (each publishes its own EnterpriseChanged)."""
+    async with uow:
+        changed = 0
+        for enterprise in await uow.enterprises.for_representative(citizen_id):
+            before = enterprise.version
+            enterprise.rename_representative(citizen_id, full_name, Clock().now())
+            changed += enterprise.version != before
+        await uow.commit()
+    return changed
+
+
+async def apply_citizen_died(citizen_id: str, date_of_death: date, uow: BusinessUnitOfWork) -> int:
+    """Marks the citizen deceased in every enterprise they represent; returns how many
+    enterprises changed (a replayed death changes none)."""
+    async with uow:
+        changed = 0
+        for enterprise in await uow.enterprises.for_representative(citizen_id):
+            before = enterprise.version
+            enterprise.representative_died(citizen_id, date_of_death, Clock().now())
+            changed += enterprise.version != before
+        await uow.commit()
+    return changed
+
+
+async def _load(uow: BusinessUnitOfWork, enterprise_code: str) -> Enterprise:
+    enterprise = await uow.enterprises.get(enterprise_code)
+    if enterprise is None:
+        raise NotFound("enterprise", enterprise_code)
+    return enterprise

@@ -1,0 +1,120 @@
+"""Write handlers against a real database: rows, version checks and outbox events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from ndx.business.v1 import events_pb2
+from ndx.common.v1 import types_pb2
+from ndx_business.adapters.tables import outbox
+from ndx_business.domain.model import Enterprise
+from ndx_business.domain.values import Address, LegalStatus, Representative
+from ndx_business.seed import seed_business
+from ndx_business.service_layer import handlers
+from ndx_business.service_layer.unit_of_work import BusinessUnitOfWork
+from ndx_runtime.clock import Clock
+from ndx_runtime.db import Database
+from ndx_runtime.errors import InvalidInput, StaleVersion
+
+DIED = date(2024, 5, 1)
+Make = Callable[..., Enterprise]
+
+
+async def _events(db: Database) -> list[events_pb2.EnterpriseChanged]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(outbox.c.value).order_by(outbox.c.id))).all()
+    return [events_pb2.EnterpriseChanged.FromString(r[0]) for r in rows]
+
+
+async def test_register_publishes_one_create_event(
+    uow: BusinessUnitOfWork, database: Database, make_enterprise: Make
+) -> None:
+    await handlers.register_enterprise(make_enterprise(), uow, Clock())
+    (event,) = await _events(database)
+    assert event.enterprise_code == "0100233488"
+    assert event.op == types_pb2.CHANGE_OP_CREATE
+    assert event.version == 1
+    assert event.after.legal_representatives[0].full_name == "Nguyễn Văn An"
+    assert event.after.head_office.province_code  # filled in from the ward
+    assert not event.HasField("before")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"enterprise_code": "0100233489"}, "enterprise_code"),
+        ({"charter_capital_vnd": -1}, "charter_capital_vnd"),
+        ({"legal_representatives": ()}, "legal_representatives"),
+        ({"head_office": Address("", "99999")}, "head_office.ward_code"),
+    ],
+)
+async def test_invalid_enterprise_is_refused_and_nothing_written(
+    uow: BusinessUnitOfWork,
+    database: Database,
+    make_enterprise: Make,
+    change: dict[str, object],
+    field: str,
+) -> None:
+    enterprise = make_enterprise()
+    for name, value in change.items():
+        setattr(enterprise, name, value)
+    with pytest.raises(InvalidInput) as raised:
+        await handlers.register_enterprise(enterprise, uow, Clock())
+    assert field in [v.field for v in raised.value.violations]
+    assert await _events(database) == []
+
+
+async def test_stale_status_change_is_refused_without_event(
+    uow: BusinessUnitOfWork, database: Database, make_enterprise: Make
+) -> None:
+    await handlers.register_enterprise(make_enterprise(), uow, Clock())
+    with pytest.raises(StaleVersion):
+        await handlers.change_legal_status("0100233488", LegalStatus.SUSPENDED, 7, uow, Clock())
+    changed = await handlers.change_legal_status(
+        "0100233488", LegalStatus.SUSPENDED, 1, uow, Clock()
+    )
+    assert changed.version == 2
+    assert len(await _events(database)) == 2
+
+
+async def test_death_of_only_representative_flags_each_enterprise_once(
+    uow: BusinessUnitOfWork, database: Database, make_enterprise: Make
+) -> None:
+    rep = Representative("001085012345", "Nguyễn Văn An", "Giám đốc")
+    other = Representative("001090054321", "Trần Thị Bình", "Tổng giám đốc")
+    await handlers.register_enterprise(make_enterprise("0100233488", rep), uow, Clock())
+    await handlers.register_enterprise(make_enterprise("0100109106", rep, other), uow, Clock())
+
+    assert await handlers.apply_citizen_died(rep.citizen_id, DIED, uow) == 2
+    assert await handlers.apply_citizen_died(rep.citizen_id, DIED, uow) == 0
+
+    updates = {e.enterprise_code: e for e in (await _events(database))[2:]}
+    assert len(updates) == 2
+    alone = updates["0100233488"]
+    assert alone.version == 2
+    assert alone.after.representative_deceased
+    assert alone.after.legal_representatives[0].deceased
+    assert alone.after.legal_representatives[0].date_of_death.year == 2024
+    assert set(alone.changed_fields.paths) == {"legal_representatives", "representative_deceased"}
+    assert not updates["0100109106"].after.representative_deceased
+
+
+async def test_rename_follows_the_citizen(
+    uow: BusinessUnitOfWork, database: Database, make_enterprise: Make
+) -> None:
+    await handlers.register_enterprise(make_enterprise(), uow, Clock())
+    assert await handlers.apply_citizen_renamed("001085012345", "Nguyễn Văn Anh", uow) == 1
+    assert await handlers.apply_citizen_renamed("001085012345", "Nguyễn Văn Anh", uow) == 0
+    last = (await _events(database))[-1]
+    assert last.after.legal_representatives[0].full_name == "Nguyễn Văn Anh"
+    assert last.changed_fields.paths == ["legal_representatives"]
+
+
+async def test_seed_business_loads_then_refuses_a_second_time(database_url: str) -> None:
+    assert await seed_business(database_url, 30, 5, 200) == 30
+    with pytest.raises(RuntimeError):
+        await seed_business(database_url, 30, 5, 200)
