@@ -40,7 +40,8 @@ test-unit: install ## Only the tests that need no broker or database
 lint: install tools proto-check ## ruff, mypy (strict), buf lint, and generated code up to date
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
-	@$(RUN) mypy libs/runtime/src libs/refdata/src libs/cli/src services/population/src
+	@$(RUN) mypy libs/runtime/src libs/refdata/src libs/cli/src services/population/src \
+	  services/land/src services/business-registry/src
 	@npx --no-install buf lint
 
 proto: install ## Regenerate Python code from proto/
