@@ -90,3 +90,33 @@ async def test_a_failing_handler_is_retried_not_skipped(kafka_bootstrap: str, un
         await consumer.stop()
     assert attempts.count(b"one") == 3
     assert consumer.stats.retries == 2
+
+
+async def test_a_batch_with_a_poison_record_is_retried_one_record_at_a_time(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    topic = f"test.{unique}.events"
+    await ensure_topics(kafka_bootstrap, [TopicSpec(topic, 1, {})])
+    await produce(kafka_bootstrap, topic, [b"good-1", b"poison", b"good-2"])
+    batches: list[list[bytes]] = []
+    applied: list[bytes] = []
+
+    async def handle(batch: list[Delivery]) -> None:
+        values = [d.value or b"" for d in batch]
+        batches.append(values)
+        if b"poison" in values:
+            raise PoisonRecord("cannot decode")  # nothing of the batch is applied
+        applied.extend(values)
+
+    consumer = EventConsumer(kafka_bootstrap, topic, f"g-{unique}", batch_handler=handle)
+    await consumer.start()
+    try:
+        await wait_for(lambda: consumer.stats.handled + consumer.stats.dead_lettered == 3)
+    finally:
+        await consumer.stop()
+    assert applied == [b"good-1", b"good-2"]
+    # Records produced before the group joined arrive together: the fallback was exercised.
+    assert [b"good-1", b"poison", b"good-2"] in batches
+    assert consumer.stats.dead_lettered == 1
+    [dead] = await read_topic(kafka_bootstrap, f"{topic}.dlq", at_least=1)
+    assert dead.value == b"poison"

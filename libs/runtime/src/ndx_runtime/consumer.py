@@ -1,8 +1,11 @@
 """Consuming another registry's events: a FastStream subscriber in a real consumer group.
 
-Offsets are committed after a record is handled (at least once). A record that can never be
-handled (undecodable, unknown type, rejected by the rules) goes to `<topic>.dlq` with the error
-in its headers, and the consumer goes on; any other failure (database down) is retried.
+Records arrive in batches (whatever one poll returned, up to `max_batch`); offsets are
+committed after a batch is handled (at least once). A batch handler may apply a whole batch
+in one transaction; if it meets a record that can never be handled (undecodable, unknown type,
+rejected by the rules), the batch is handled again record by record, that record goes to
+`<topic>.dlq` with the error in its headers, and the consumer goes on. Any other failure
+(database down) rewinds to the batch's first records and retries.
 """
 
 from __future__ import annotations
@@ -51,30 +54,40 @@ class ConsumerStats:
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
+BatchHandler = Callable[[list[Delivery]], Awaitable[None]]
 
 
 class EventConsumer:
-    """Runs `handler` for every record of `topic` in consumer group `group_id`."""
+    """Runs `handler` for every record of `topic` in consumer group `group_id` (or
+    `batch_handler` for every batch, falling back to one record at a time on a poison record).
+    """
 
     def __init__(
         self,
         bootstrap: str,
         topic: str,
         group_id: str,
-        handler: Handler,
+        handler: Handler | None = None,
         *,
+        batch_handler: BatchHandler | None = None,
+        max_batch: int = 500,
         client_id: str = "ndx",
         retry_seconds: float = 1.0,
     ) -> None:
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give exactly one of handler and batch_handler")
         self.topic, self.group_id = topic, group_id
         self.dlq_topic = f"{topic}.dlq"
         self.stats = ConsumerStats()
-        self._handler = handler
+        self._batch_handler = batch_handler
+        self._handler: Handler = handler or self._one_as_batch
         self._retry_seconds = retry_seconds
         self._bootstrap = bootstrap
         self.broker = KafkaBroker(bootstrap, client_id=client_id, logger=None)
         self.broker.subscriber(
             topic,
+            batch=True,
+            max_records=max_batch,
             group_id=group_id,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -88,33 +101,38 @@ class EventConsumer:
     async def stop(self) -> None:
         await self.broker.stop()
 
+    async def _one_as_batch(self, delivery: Delivery) -> None:
+        assert self._batch_handler is not None
+        await self._batch_handler([delivery])
+
     async def _consume(self, msg: KafkaMessage) -> None:
-        record: ConsumerRecord[bytes, bytes] = msg.raw_message
-        delivery = Delivery(
-            record.topic,
-            record.partition,
-            record.offset,
-            record.key.decode(errors="replace") if record.key is not None else None,
-            record.value,
-            list(record.headers or ()),
-        )
+        records: tuple[ConsumerRecord[bytes, bytes], ...] = msg.raw_message
+        batch = [
+            Delivery(
+                r.topic,
+                r.partition,
+                r.offset,
+                r.key.decode(errors="replace") if r.key is not None else None,
+                r.value,
+                list(r.headers or ()),
+            )
+            for r in records
+        ]
         try:
-            await self._handler(delivery)
-        except (PoisonRecord, DomainError) as error:
-            await self._dead_letter(delivery, error)
+            await self._handle(batch)
         except Exception:
-            # Not the record's fault: leave the offset, wait, and let it be consumed again.
+            # Not the records' fault: rewind, wait, and let the batch be consumed again.
             self.stats.retries += 1
             log.exception(
                 "event handling failed; will retry",
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
+                topic=self.topic,
+                first_offsets={d.partition: d.offset for d in reversed(batch)},
             )
             await asyncio.sleep(self._retry_seconds)
             raise
-        self.stats.handled += 1
-        self.stats.last_offset[record.partition] = record.offset
+        self.stats.handled += len(batch)
+        for d in batch:
+            self.stats.last_offset[d.partition] = d.offset
         now = time.monotonic()
         if now - self.stats.last_log > 10:
             self.stats.last_log = now
@@ -127,6 +145,20 @@ class EventConsumer:
                 last_offsets=self.stats.last_offset,
             )
 
+    async def _handle(self, batch: list[Delivery]) -> None:
+        if self._batch_handler is not None and len(batch) > 1:
+            try:
+                await self._batch_handler(batch)
+                return
+            except (PoisonRecord, DomainError):
+                pass  # find the record at fault: one at a time
+        for delivery in batch:
+            try:
+                await self._handler(delivery)
+            except (PoisonRecord, DomainError) as error:
+                await self._dead_letter(delivery, error)
+                self.stats.handled -= 1  # counted as dead-lettered instead
+
     async def _dead_letter(self, delivery: Delivery, error: Exception) -> None:
         headers = {k: v.decode(errors="replace") for k, v in delivery.headers}
         headers[ERROR_HEADER] = f"{type(error).__name__}: {error}"[:2000]
@@ -138,7 +170,6 @@ class EventConsumer:
             headers=headers,
         )
         self.stats.dead_lettered += 1
-        self.stats.last_offset[delivery.partition] = delivery.offset
         log.warning(
             "record dead-lettered",
             topic=delivery.topic,

@@ -6,9 +6,10 @@ replays change nothing. The entry is written in the same transaction as the chan
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, select, update
+from collections.abc import Iterable
+
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, bindparam, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def inbox_table(metadata: MetaData) -> Table:
@@ -21,24 +22,38 @@ def inbox_table(metadata: MetaData) -> Table:
     )
 
 
-def applied_version(conn: Connection, inbox: Table, source: str, entity_id: str) -> int:
-    """The last applied version (0 when none), on a synchronous connection (Database.read)."""
-    row = conn.execute(
-        select(inbox.c.version).where(inbox.c.source == source, inbox.c.entity_id == entity_id)
-    ).first()
-    return int(row[0]) if row else 0
-
-
-async def record_applied(
-    conn: AsyncConnection, inbox: Table, source: str, entity_id: str, version: int
-) -> None:
-    """Stores `version` as applied (inside the caller's transaction)."""
-    result = await conn.execute(
-        update(inbox)
-        .where(inbox.c.source == source, inbox.c.entity_id == entity_id)
-        .values(version=version)
-    )
-    if result.rowcount == 0:
-        await conn.execute(
-            inbox.insert().values(source=source, entity_id=entity_id, version=version)
+def applied_versions(
+    conn: Connection, inbox: Table, source: str, entity_ids: Iterable[str]
+) -> dict[str, int]:
+    """The last applied version of each entity that has one, on a synchronous connection."""
+    found: dict[str, int] = {}
+    ids = sorted(set(entity_ids))
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(inbox.c.entity_id, inbox.c.version).where(
+                inbox.c.source == source, inbox.c.entity_id.in_(ids[start : start + 500])
+            )
         )
+        found.update({r[0]: int(r[1]) for r in rows})
+    return found
+
+
+def record_applied(conn: Connection, inbox: Table, source: str, versions: dict[str, int]) -> None:
+    """Stores each entity's version as applied (inside the caller's transaction)."""
+    if not versions:
+        return
+    known = applied_versions(conn, inbox, source, versions)
+    if known:
+        conn.execute(
+            update(inbox)
+            .where(inbox.c.source == source, inbox.c.entity_id == bindparam("b_entity_id"))
+            .values(version=bindparam("b_version")),
+            [{"b_entity_id": k, "b_version": versions[k]} for k in known],
+        )
+    fresh = [
+        {"source": source, "entity_id": k, "version": v}
+        for k, v in versions.items()
+        if k not in known
+    ]
+    if fresh:
+        conn.execute(inbox.insert(), fresh)

@@ -94,6 +94,8 @@ class AggregateRepository(Generic[T]):
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
         self._loaded: dict[str, int] = {}
+        # One object per aggregate in a unit of work, however often it is loaded.
+        self._identity: dict[str, T] = {}
         self.seen: list[T] = []
 
     # -- what a registry supplies -------------------------------------------------------------
@@ -119,15 +121,20 @@ class AggregateRepository(Generic[T]):
         return found[0] if found else None
 
     async def get_many(self, keys: Sequence[str]) -> list[T]:
-        """Loads for change, in key order (locked on PostgreSQL)."""
+        """Loads for change, in key order (locked on PostgreSQL); an aggregate loaded before
+        in this unit of work is the same object, pending changes included."""
         wanted = sorted(set(keys))
-        loaded: list[T] = await self._conn.run_sync(
-            lambda c: self.queries(c).load(wanted, for_update=True)
-        )
-        for entity in loaded:
-            self._loaded[self.key_of(entity)] = entity.version
-            self.seen.append(entity)
-        return loaded
+        missing = [k for k in wanted if k not in self._identity]
+        if missing:
+            loaded: list[T] = await self._conn.run_sync(
+                lambda c: self.queries(c).load(missing, for_update=True)
+            )
+            for entity in loaded:
+                key = self.key_of(entity)
+                self._loaded[key] = entity.version
+                self._identity[key] = entity
+                self.seen.append(entity)
+        return [self._identity[k] for k in wanted if k in self._identity]
 
     async def having(self, child: Table, where: ColumnElement[bool]) -> list[T]:
         """Loads for change every aggregate with a child row matching `where`."""
@@ -135,6 +142,7 @@ class AggregateRepository(Generic[T]):
         return await self.get_many(keys)
 
     def add(self, entity: T) -> None:
+        self._identity.setdefault(self.key_of(entity), entity)
         self.seen.append(entity)
 
     async def flush(self) -> None:

@@ -30,8 +30,9 @@ class SqlUnitOfWork:
         self._on_commit = on_commit
         self._pending: list[EventRecord] = []
         self._conn: AsyncConnection | None = None
-        # (inbox table, source, entity id, version) to record as applied on commit.
-        self.applied: tuple[Table, str, str, int] | None = None
+        # Versions of another registry's entities to record as applied on commit:
+        # (inbox table, source, {entity id: version}).
+        self.applied: tuple[Table, str, dict[str, int]] | None = None
 
     @property
     def connection(self) -> AsyncConnection:
@@ -71,8 +72,8 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         if self.applied is not None:
-            inbox, source, entity_id, version = self.applied
-            await record_applied(self.connection, inbox, source, entity_id, version)
+            inbox, source, versions = self.applied
+            await self.connection.run_sync(lambda c: record_applied(c, inbox, source, versions))
         if self._pending:
             now = datetime.now(UTC)
             await self.connection.execute(

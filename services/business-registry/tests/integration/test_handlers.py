@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -81,6 +82,19 @@ async def test_stale_status_change_is_refused_without_event(
     assert len(await _events(database)) == 2
 
 
+async def in_uow(
+    apply: Callable[[str, Any, BusinessUnitOfWork], Awaitable[int]],
+    citizen_id: str,
+    value: Any,
+    uow: BusinessUnitOfWork,
+) -> int:
+    """Runs a consumer reaction the way the citizen-event handler does: in one transaction."""
+    async with uow:
+        changed = await apply(citizen_id, value, uow)
+        await uow.commit()
+    return changed
+
+
 async def test_death_of_only_representative_flags_each_enterprise_once(
     uow: BusinessUnitOfWork, database: Database, make_enterprise: Make
 ) -> None:
@@ -89,8 +103,8 @@ async def test_death_of_only_representative_flags_each_enterprise_once(
     await handlers.register_enterprise(make_enterprise("0100233488", rep), uow, Clock())
     await handlers.register_enterprise(make_enterprise("0100109106", rep, other), uow, Clock())
 
-    assert await handlers.apply_citizen_died(rep.citizen_id, DIED, uow) == 2
-    assert await handlers.apply_citizen_died(rep.citizen_id, DIED, uow) == 0
+    assert await in_uow(handlers.apply_citizen_died, rep.citizen_id, DIED, uow) == 2
+    assert await in_uow(handlers.apply_citizen_died, rep.citizen_id, DIED, uow) == 0
 
     updates = {e.enterprise_code: e for e in (await _events(database))[2:]}
     assert len(updates) == 2
@@ -107,8 +121,8 @@ async def test_rename_follows_the_citizen(
     uow: BusinessUnitOfWork, database: Database, make_enterprise: Make
 ) -> None:
     await handlers.register_enterprise(make_enterprise(), uow, Clock())
-    assert await handlers.apply_citizen_renamed("001085012345", "Nguyễn Văn Anh", uow) == 1
-    assert await handlers.apply_citizen_renamed("001085012345", "Nguyễn Văn Anh", uow) == 0
+    assert await in_uow(handlers.apply_citizen_renamed, "001085012345", "Nguyễn Văn Anh", uow) == 1
+    assert await in_uow(handlers.apply_citizen_renamed, "001085012345", "Nguyễn Văn Anh", uow) == 0
     last = (await _events(database))[-1]
     assert last.after.legal_representatives[0].full_name == "Nguyễn Văn Anh"
     assert last.changed_fields.paths == ["legal_representatives"]

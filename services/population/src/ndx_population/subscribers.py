@@ -17,10 +17,10 @@ from sqlalchemy import Table
 
 from ndx.common.v1 import types_pb2
 from ndx.population.v1 import events_pb2
-from ndx_runtime.consumer import Delivery, EventConsumer, Handler, PoisonRecord
+from ndx_runtime.consumer import BatchHandler, Delivery, EventConsumer, PoisonRecord
 from ndx_runtime.db import Database
 from ndx_runtime.envelope import header
-from ndx_runtime.inbox import applied_version
+from ndx_runtime.inbox import applied_versions
 from ndx_runtime.proto_values import date_from_proto
 from ndx_runtime.service import RunningService
 from ndx_runtime.topics import ensure_topics, entity_topic
@@ -63,6 +63,8 @@ def citizen_facts(delivery: Delivery) -> CitizenFacts | None:
     return CitizenFacts(event.citizen_id, event.version, renamed, died)
 
 
+# A registry's reaction to one fact about one citizen, inside an open unit of work (the
+# handler commits); returns how many of the registry's aggregates changed.
 Apply = Callable[[str, Any, Any], Awaitable[int]]
 
 
@@ -73,33 +75,28 @@ def citizen_event_handler(
     *,
     renamed: Apply,
     died: Apply,
-) -> Handler:
-    """A consumer handler applying renames and deaths through the registry's own use cases."""
+) -> BatchHandler:
+    """A consumer batch handler applying renames and deaths through the registry's own use
+    cases, in one transaction per batch with the versions applied."""
 
-    async def handle(delivery: Delivery) -> None:
-        facts = citizen_facts(delivery)
-        if facts is None:
+    async def handle(batch: list[Delivery]) -> None:
+        facts = [f for f in map(citizen_facts, batch) if f is not None]
+        if not facts:
             return
-        seen = await db.read(lambda c: applied_version(c, inbox, SOURCE, facts.citizen_id))
-        if facts.version <= seen:
-            return  # a redelivery or a replay: already applied
-        steps: list[tuple[Apply, Any]] = []
-        if facts.renamed_to is not None:
-            steps.append((renamed, facts.renamed_to))
-        if facts.died_on is not None:
-            steps.append((died, facts.died_on))
-        entry = (inbox, SOURCE, facts.citizen_id, facts.version)
-        if not steps:
-            uow = new_uow()
-            uow.applied = entry
-            async with uow:
-                await uow.commit()
-            return
-        for i, (apply, value) in enumerate(steps):
-            uow = new_uow()
-            # The version is recorded with the last step's changes, in its transaction.
-            uow.applied = entry if i == len(steps) - 1 else None
-            await apply(facts.citizen_id, value, uow)
+        ids = {f.citizen_id for f in facts}
+        applied = await db.read(lambda c: applied_versions(c, inbox, SOURCE, ids))
+        uow = new_uow()
+        async with uow:
+            for f in facts:
+                if f.version <= applied.get(f.citizen_id, 0):
+                    continue  # a redelivery or a replay: already applied
+                if f.renamed_to is not None:
+                    await renamed(f.citizen_id, f.renamed_to, uow)
+                if f.died_on is not None:
+                    await died(f.citizen_id, f.died_on, uow)
+                applied[f.citizen_id] = f.version
+            uow.applied = (inbox, SOURCE, {i: applied[i] for i in ids if i in applied})
+            await uow.commit()
 
     return handle
 
@@ -125,7 +122,7 @@ async def follow_citizens(
         settings.kafka_bootstrap_servers,
         topic,
         group_id,
-        handler,
+        batch_handler=handler,
         client_id=f"ndx-{settings.service_name}",
     )
     await service.add_consumer(consumer)

@@ -43,28 +43,25 @@ async def change_legal_status(
 
 
 async def apply_citizen_renamed(citizen_id: str, full_name: str, uow: BusinessUnitOfWork) -> int:
-    """Follows a citizen's new name into every enterprise they represent; returns how many
-    enterprises changed (each publishes its own EnterpriseChanged)."""
-    async with uow:
-        changed = 0
-        for enterprise in await uow.enterprises.for_representative(citizen_id):
-            before = enterprise.version
-            enterprise.rename_representative(citizen_id, full_name, Clock().now())
-            changed += enterprise.version != before
-        await uow.commit()
+    """Follows a citizen's new name into every enterprise they represent, inside the caller's
+    open unit of work; returns how many enterprises changed (each publishes its own
+    EnterpriseChanged)."""
+    changed = 0
+    for enterprise in await uow.enterprises.for_representative(citizen_id):
+        before = enterprise.version
+        enterprise.rename_representative(citizen_id, full_name, Clock().now())
+        changed += enterprise.version != before
     return changed
 
 
 async def apply_citizen_died(citizen_id: str, date_of_death: date, uow: BusinessUnitOfWork) -> int:
-    """Marks the citizen deceased in every enterprise they represent; returns how many
-    enterprises changed (a replayed death changes none)."""
-    async with uow:
-        changed = 0
-        for enterprise in await uow.enterprises.for_representative(citizen_id):
-            before = enterprise.version
-            enterprise.representative_died(citizen_id, date_of_death, Clock().now())
-            changed += enterprise.version != before
-        await uow.commit()
+    """Marks the citizen deceased in every enterprise they represent, inside the caller's open
+    unit of work; returns how many enterprises changed (a replayed death changes none)."""
+    changed = 0
+    for enterprise in await uow.enterprises.for_representative(citizen_id):
+        before = enterprise.version
+        enterprise.representative_died(citizen_id, date_of_death, Clock().now())
+        changed += enterprise.version != before
     return changed
 
 
