@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -14,7 +14,7 @@ from sqlalchemy import MetaData, Table
 
 from .consumer import EventConsumer
 from .db import Database, create_schema
-from .grpc_server import ServiceHost, wait_for_shutdown_signal
+from .grpc_server import Register, ServiceHost, wait_for_shutdown_signal
 from .kafka import create_producer
 from .logs import configure_logging
 from .outbox import OutboxRelay
@@ -100,6 +100,29 @@ async def start_service(
     service = RunningService(settings, db, producer, relay, host, outbox)
     service.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
     return service
+
+
+async def start_registry(
+    settings: ServiceSettings,
+    *,
+    metadata: MetaData,
+    outbox: Table,
+    topic: TopicSpec,
+    unit_of_work: type[U],
+    api: Callable[[RunningService, Callable[[], U]], Any],
+    register: Register,
+    service_name: str,
+    secure: bool = True,
+) -> tuple[RunningService, Callable[[], U]]:
+    """Starts a registry: its database, its change topic, the outbox relay, and its gRPC API
+    (built by `api` from the running service and a factory of units of work)."""
+    service = await start_service(
+        settings, metadata=metadata, outbox=outbox, topics=[topic], secure=secure
+    )
+    new_uow = service.unit_of_work(unit_of_work, topic.name)
+    service.host.add(register, api(service, new_uow), service_name)
+    await service.host.start()
+    return service, new_uow
 
 
 async def serve_until_signal(settings: S, start: Callable[[S], Awaitable[RunningService]]) -> None:

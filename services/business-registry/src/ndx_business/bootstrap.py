@@ -5,7 +5,7 @@ from __future__ import annotations
 from ndx.business.v1 import business_service_pb2, business_service_pb2_grpc
 from ndx_population.subscribers import follow_citizens
 from ndx_runtime.clock import Clock
-from ndx_runtime.service import RunningService, serve_until_signal, start_service
+from ndx_runtime.service import RunningService, serve_until_signal, start_registry
 from ndx_runtime.topics import entity_topic
 
 from .adapters.tables import inbox, metadata, outbox
@@ -21,17 +21,18 @@ SERVICE_NAME = business_service_pb2.DESCRIPTOR.services_by_name["BusinessRegistr
 async def start(
     settings: BusinessSettings, *, secure: bool = True, clock: Clock | None = None
 ) -> RunningService:
-    """Builds and starts the registry; nothing connects before this is called."""
-    topic = entity_topic(settings.enterprise_topic, settings.topic_partitions)
-    service = await start_service(
-        settings, metadata=metadata, outbox=outbox, topics=[topic], secure=secure
+    """Builds and starts the registry, following citizens' events unless turned off."""
+    service, new_uow = await start_registry(
+        settings,
+        metadata=metadata,
+        outbox=outbox,
+        topic=entity_topic(settings.enterprise_topic, settings.topic_partitions),
+        unit_of_work=BusinessUnitOfWork,
+        api=lambda s, new_uow: BusinessApi(BusinessViews(s.db), new_uow, clock),
+        register=business_service_pb2_grpc.add_BusinessRegistryServiceServicer_to_server,
+        service_name=SERVICE_NAME,
+        secure=secure,
     )
-    new_uow = service.unit_of_work(BusinessUnitOfWork, settings.enterprise_topic)
-    api = BusinessApi(BusinessViews(service.db), new_uow, clock)
-    service.host.add(
-        business_service_pb2_grpc.add_BusinessRegistryServiceServicer_to_server, api, SERVICE_NAME
-    )
-    await service.host.start()
     if settings.follow_citizens:
         await follow_citizens(
             service,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ndx.population.v1 import population_service_pb2, population_service_pb2_grpc
 from ndx_runtime.clock import Clock
-from ndx_runtime.service import RunningService, serve_until_signal, start_service
+from ndx_runtime.service import RunningService, serve_until_signal, start_registry
 from ndx_runtime.topics import entity_topic
 
 from .adapters.tables import metadata, outbox
@@ -20,16 +20,17 @@ async def start(
     settings: PopulationSettings, *, secure: bool = True, clock: Clock | None = None
 ) -> RunningService:
     """Builds and starts the registry; nothing connects before this is called."""
-    topic = entity_topic(settings.citizen_topic, settings.topic_partitions)
-    service = await start_service(
-        settings, metadata=metadata, outbox=outbox, topics=[topic], secure=secure
+    service, _ = await start_registry(
+        settings,
+        metadata=metadata,
+        outbox=outbox,
+        topic=entity_topic(settings.citizen_topic, settings.topic_partitions),
+        unit_of_work=PopulationUnitOfWork,
+        api=lambda s, new_uow: PopulationApi(PopulationViews(s.db), new_uow, clock),
+        register=population_service_pb2_grpc.add_PopulationServiceServicer_to_server,
+        service_name=SERVICE_NAME,
+        secure=secure,
     )
-    new_uow = service.unit_of_work(PopulationUnitOfWork, settings.citizen_topic)
-    api = PopulationApi(PopulationViews(service.db), new_uow, clock)
-    service.host.add(
-        population_service_pb2_grpc.add_PopulationServiceServicer_to_server, api, SERVICE_NAME
-    )
-    await service.host.start()
     return service
 
 
