@@ -118,6 +118,7 @@ class EventConsumer:
             )
             for r in records
         ]
+        started = time.time()
         try:
             await self._handle(batch)
         except Exception:
@@ -133,6 +134,14 @@ class EventConsumer:
         self.stats.handled += len(batch)
         for d in batch:
             self.stats.last_offset[d.partition] = d.offset
+        finished = time.time()
+        log.debug(
+            "batch handled",
+            topic=self.topic,
+            records=len(batch),
+            waited_ms=round(started * 1000 - min(r.timestamp for r in records), 1),
+            handled_ms=round((finished - started) * 1000, 1),
+        )
         now = time.monotonic()
         if now - self.stats.last_log > 10:
             self.stats.last_log = now

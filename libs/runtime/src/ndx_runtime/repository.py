@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, Table, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .aggregate import Aggregate, Op
+from .db import WriteConnection
 from .errors import AlreadyExists, StaleVersion
 
 T = TypeVar("T", bound=Aggregate)
@@ -91,7 +91,7 @@ class AggregateRepository(Generic[T]):
     kind: ClassVar[str]
     queries: ClassVar[type[AggregateQueries[Any]]]
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: WriteConnection) -> None:
         self._conn = conn
         self._loaded: dict[str, int] = {}
         # One object per aggregate in a unit of work, however often it is loaded.

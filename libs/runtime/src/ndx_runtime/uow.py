@@ -9,10 +9,9 @@ from typing import Any, ClassVar, Self
 
 from google.protobuf.message import Message
 from sqlalchemy import Table, insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .aggregate import Change
-from .db import Database
+from .db import Database, WriteConnection
 from .envelope import EventRecord, change_event
 from .inbox import record_applied
 from .outbox import encode_headers
@@ -29,20 +28,20 @@ class SqlUnitOfWork:
         self._outbox = outbox
         self._on_commit = on_commit
         self._pending: list[EventRecord] = []
-        self._conn: AsyncConnection | None = None
+        self._conn: WriteConnection | None = None
         # Versions of another registry's entities to record as applied on commit:
         # (inbox table, source, {entity id: version}).
         self.applied: tuple[Table, str, dict[str, int]] | None = None
 
     @property
-    def connection(self) -> AsyncConnection:
+    def connection(self) -> WriteConnection:
         assert self._conn is not None, "unit of work used outside 'async with'"
         return self._conn
 
     async def __aenter__(self) -> Self:
         await self._db.write_lock.__aenter__()
         try:
-            self._conn = await self._db.engine.connect()
+            self._conn = await self._db.connect_for_write()
             await self._conn.begin()
         except BaseException:
             await self._db.write_lock.__aexit__(None, None, None)
@@ -51,7 +50,7 @@ class SqlUnitOfWork:
         self._open(self._conn)
         return self
 
-    def _open(self, connection: AsyncConnection) -> None:
+    def _open(self, connection: WriteConnection) -> None:
         """Hook for subclasses: build repositories on the connection."""
 
     async def __aexit__(
@@ -110,7 +109,7 @@ class RegistryUnitOfWork(SqlUnitOfWork):
     source: str
     stores: ClassVar[tuple[tuple[str, type[AggregateRepository[Any]]], ...]]
 
-    def _open(self, connection: AsyncConnection) -> None:
+    def _open(self, connection: WriteConnection) -> None:
         for name, store in self.stores:
             setattr(self, name, store(connection))
 

@@ -8,7 +8,7 @@ from ndx_runtime.clock import Clock
 from ndx_runtime.service import RunningService, serve_until_signal, start_registry
 from ndx_runtime.topics import entity_topic
 
-from .adapters.tables import inbox, metadata, outbox
+from .adapters.tables import inbox, metadata, outbox, representatives
 from .config import BusinessSettings
 from .entrypoints.grpc_api import BusinessApi
 from .service_layer import handlers
@@ -40,6 +40,7 @@ async def start(
             group_id=settings.consumer_group,
             inbox=inbox,
             new_uow=new_uow,
+            references=representatives.c.citizen_id,
             renamed=handlers.apply_citizen_renamed,
             died=handlers.apply_citizen_died,
         )

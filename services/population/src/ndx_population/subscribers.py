@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from google.protobuf.message import DecodeError
-from sqlalchemy import Table
+from sqlalchemy import Column, Connection, Table, select
 
 from ndx.common.v1 import types_pb2
 from ndx.population.v1 import events_pb2
@@ -68,32 +68,49 @@ def citizen_facts(delivery: Delivery) -> CitizenFacts | None:
 Apply = Callable[[str, Any, Any], Awaitable[int]]
 
 
+def referenced(conn: Connection, column: Column[str], citizen_ids: set[str]) -> set[str]:
+    """The citizens among `citizen_ids` that appear in `column` (a registry's reference)."""
+    found: set[str] = set()
+    ids = sorted(citizen_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update(conn.execute(select(column).where(column.in_(chunk)).distinct()).scalars())
+    return found
+
+
 def citizen_event_handler(
     db: Database,
     inbox: Table,
     new_uow: Callable[[], SqlUnitOfWork],
     *,
+    references: Column[str],
     renamed: Apply,
     died: Apply,
 ) -> BatchHandler:
     """A consumer batch handler applying renames and deaths through the registry's own use
-    cases, in one transaction per batch with the versions applied."""
+    cases, in one transaction per batch with the versions applied. Only citizens found in
+    `references` (the registry's column of citizen ids) can change anything; the others are
+    only recorded as seen."""
+
+    def look_up(conn: Connection, ids: set[str]) -> tuple[dict[str, int], set[str]]:
+        return applied_versions(conn, inbox, SOURCE, ids), referenced(conn, references, ids)
 
     async def handle(batch: list[Delivery]) -> None:
         facts = [f for f in map(citizen_facts, batch) if f is not None]
         if not facts:
             return
         ids = {f.citizen_id for f in facts}
-        applied = await db.read(lambda c: applied_versions(c, inbox, SOURCE, ids))
+        applied, mirrored = await db.read(lambda c: look_up(c, ids))
         uow = new_uow()
         async with uow:
             for f in facts:
                 if f.version <= applied.get(f.citizen_id, 0):
                     continue  # a redelivery or a replay: already applied
-                if f.renamed_to is not None:
-                    await renamed(f.citizen_id, f.renamed_to, uow)
-                if f.died_on is not None:
-                    await died(f.citizen_id, f.died_on, uow)
+                if f.citizen_id in mirrored:
+                    if f.renamed_to is not None:
+                        await renamed(f.citizen_id, f.renamed_to, uow)
+                    if f.died_on is not None:
+                        await died(f.citizen_id, f.died_on, uow)
                 applied[f.citizen_id] = f.version
             uow.applied = (inbox, SOURCE, {i: applied[i] for i in ids if i in applied})
             await uow.commit()
@@ -108,6 +125,7 @@ async def follow_citizens(
     group_id: str,
     inbox: Table,
     new_uow: Callable[[], SqlUnitOfWork],
+    references: Column[str],
     renamed: Apply,
     died: Apply,
 ) -> EventConsumer:
@@ -117,7 +135,9 @@ async def follow_citizens(
     settings = service.settings
     spec = entity_topic(topic, PARTITIONS)
     await ensure_topics(settings.kafka_bootstrap_servers, [spec])
-    handler = citizen_event_handler(service.db, inbox, new_uow, renamed=renamed, died=died)
+    handler = citizen_event_handler(
+        service.db, inbox, new_uow, references=references, renamed=renamed, died=died
+    )
     consumer = EventConsumer(
         settings.kafka_bootstrap_servers,
         topic,
