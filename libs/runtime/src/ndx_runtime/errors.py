@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,12 @@ class InvalidInput(DomainError):
     @classmethod
     def one(cls, field: str, description: str) -> InvalidInput:
         return cls([Violation(field, description)])
+
+    def within(self, prefix: str) -> InvalidInput:
+        """The same violations with field paths relative to an enclosing message."""
+        return InvalidInput(
+            [Violation(f"{prefix}.{v.field}", v.description) for v in self.violations]
+        )
 
 
 class NotFound(DomainError):
@@ -55,3 +65,22 @@ class RuleBroken(DomainError):
     def __init__(self, field: str, description: str) -> None:
         self.field, self.description = field, description
         super().__init__(f"{field}: {description}")
+
+
+class Violations:
+    """Collects the violations of several checks so that one error names every bad field."""
+
+    def __init__(self) -> None:
+        self.found: list[Violation] = []
+
+    def take(self, check: Callable[..., T], *args: Any) -> T | None:
+        """`check(*args)`, or None with its violations kept when it raises InvalidInput."""
+        try:
+            return check(*args)
+        except InvalidInput as e:
+            self.found.extend(e.violations)
+            return None
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise InvalidInput(self.found)

@@ -1,0 +1,30 @@
+"""Land registry settings: environment variables prefixed LAND_."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+
+from ndx_population.config import TOPIC as CITIZEN_TOPIC
+from ndx_runtime.settings import ServiceSettings
+
+TOPIC = "ndx.land.parcel.v1"
+SOURCE = "//ndx.gov.vn/land"
+
+
+class LandSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="LAND_", extra="ignore", frozen=True)
+
+    service_name: str = "land"
+    database_url: str = "sqlite+aiosqlite:///.ndx/data/land.db"
+    grpc_port: int = 50062
+    tls_cert_file: Path = Path(".ndx/pki/land.crt")
+    tls_key_file: Path = Path(".ndx/pki/land.key")
+    parcel_topic: str = TOPIC
+    # Per-entity order needs one partition per key; six spread the parcels over brokers.
+    topic_partitions: int = 6
+    # Holders' names and deaths follow the population registry's citizen events.
+    follow_citizens: bool = True
+    citizen_topic: str = CITIZEN_TOPIC
+    consumer_group: str = "ndx-land"
