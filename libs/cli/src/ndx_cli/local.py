@@ -31,6 +31,10 @@ class LocalService:
     module: str
     env_prefix: str
     address: str
+    database: str
+
+    def database_url(self, home: Path) -> str:
+        return f"sqlite+aiosqlite:///{home / 'data' / (self.database + '.db')}"
 
     def env(self, home: Path, bootstrap: str) -> dict[str, str]:
         pki = home / "pki"
@@ -38,7 +42,7 @@ class LocalService:
         return {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            f"{p}DATABASE_URL": f"sqlite+aiosqlite:///{home / 'data' / (self.name + '.db')}",
+            f"{p}DATABASE_URL": self.database_url(home),
             f"{p}TLS_CERT_FILE": str(pki / f"{self.name}.crt"),
             f"{p}TLS_KEY_FILE": str(pki / f"{self.name}.key"),
             f"{p}TLS_CA_FILE": str(pki / "ca.crt"),
@@ -48,12 +52,17 @@ class LocalService:
         }
 
 
-SERVICES = [
-    LocalService("population", "ndx_population", "POPULATION_", "127.0.0.1:50061"),
-]
+POPULATION = LocalService(
+    "population", "ndx_population", "POPULATION_", "127.0.0.1:50061", "population"
+)
+LAND = LocalService("land", "ndx_land", "LAND_", "127.0.0.1:50062", "land")
+BUSINESS = LocalService(
+    "business-registry", "ndx_business", "BUSINESS_", "127.0.0.1:50063", "business"
+)
+SERVICES = [POPULATION, LAND, BUSINESS]
 
 
-def up(settings: CliSettings, *, citizens: int) -> None:
+def up(settings: CliSettings, *, citizens: int, parcels: int, enterprises: int) -> None:
     home = settings.home.resolve()
     (home / "logs").mkdir(parents=True, exist_ok=True)
     (home / "run").mkdir(parents=True, exist_ok=True)
@@ -66,12 +75,16 @@ def up(settings: CliSettings, *, citizens: int) -> None:
         raise click.ClickException(str(e)) from None
     click.echo(f"  broker at {bootstrap}")
     step("seed")
-    from .seeding import seed_population
+    from .seeding import seed_business, seed_land, seed_population
 
-    os.environ.setdefault(
-        "POPULATION_DATABASE_URL", f"sqlite+aiosqlite:///{home / 'data' / 'population.db'}"
+    manifest = home / "seed.json"
+    asyncio.run(
+        seed_population(
+            citizens, 2025, POPULATION.database_url(home), if_empty=True, manifest=manifest
+        )
     )
-    asyncio.run(seed_population(citizens, 2025, None, if_empty=True, manifest=home / "seed.json"))
+    asyncio.run(seed_land(parcels, LAND.database_url(home), manifest, if_empty=True))
+    asyncio.run(seed_business(enterprises, BUSINESS.database_url(home), manifest, if_empty=True))
     for service in SERVICES:
         step(service.name)
         start_service(service, home, bootstrap)
@@ -146,13 +159,33 @@ def down(settings: CliSettings) -> None:
 def status(settings: CliSettings) -> None:
     home = settings.home.resolve()
     kafka = KafkaStack(home)
-    click.echo(f"kafka       {'running' if kafka.is_running() else 'stopped'}")
+    click.echo(f"kafka              {'running' if kafka.is_running() else 'stopped'}")
     for service in SERVICES:
         pid = read_pid(home / "run" / f"{service.name}.pid")
         state = "stopped"
         if pid and is_alive(pid):
             state = f"running (pid {pid}) " + ("healthy" if healthy(service, home) else "not ready")
-        click.echo(f"{service.name:<11} {state}")
+        click.echo(f"{service.name:<18} {state}")
+    if kafka.is_running():
+        consumer_lag(kafka.bootstrap)
+
+
+# Consumer groups of the local registries that mirror other registries' events.
+GROUPS = ("ndx-land", "ndx-business-registry")
+
+
+def consumer_lag(bootstrap: str) -> None:
+    """Lag of each mirroring registry's consumer group, summed over partitions."""
+    from .consumer_groups import group_status
+
+    for group in GROUPS:
+        rows = asyncio.run(group_status(bootstrap, group))
+        if not rows:
+            click.echo(f"{group:<18} no committed offsets yet")
+            continue
+        lag = sum(r.lag for r in rows)
+        topics = ", ".join(sorted({r.topic for r in rows}))
+        click.echo(f"{group:<18} lag {lag} on {topics}")
 
 
 def step(text: str) -> None:

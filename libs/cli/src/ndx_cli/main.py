@@ -194,7 +194,33 @@ def seed_population(
     """Loads realistic citizens: households, real wards, consistent ids."""
     from .seeding import seed_population as run
 
-    asyncio.run(run(citizens, seed_value, database_url, if_empty=if_empty))
+    manifest = CliSettings().home / "seed.json"
+    asyncio.run(run(citizens, seed_value, database_url, if_empty=if_empty, manifest=manifest))
+
+
+@seed.command("land")
+@click.option("--parcels", default=8_000, show_default=True, help="How many parcels.")
+@click.option("--database-url", default=None, help="Target (default: LAND_DATABASE_URL).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the registry already has data.")
+def seed_land(parcels: int, database_url: str | None, if_empty: bool) -> None:
+    """Parcels whose rights holders are citizens of the seeded population registry, with
+    their names as registered there (same seed, no calls between registries)."""
+    from .seeding import seed_land as run
+
+    asyncio.run(run(parcels, database_url, CliSettings().home / "seed.json", if_empty=if_empty))
+
+
+@seed.command("business")
+@click.option("--enterprises", default=3_000, show_default=True, help="How many enterprises.")
+@click.option("--database-url", default=None, help="Target (default: BUSINESS_DATABASE_URL).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the registry already has data.")
+def seed_business(enterprises: int, database_url: str | None, if_empty: bool) -> None:
+    """Enterprises whose legal representatives and members are citizens of the seeded
+    population registry, with their names as registered there."""
+    from .seeding import seed_business as run
+
+    home = CliSettings().home
+    asyncio.run(run(enterprises, database_url, home / "seed.json", if_empty=if_empty))
 
 
 @cli.command()
@@ -204,11 +230,20 @@ def seed_population(
     show_default=True,
     help="Citizens to seed when the population registry is empty.",
 )
-def up(citizens: int) -> None:
+@click.option(
+    "--parcels", default=8_000, show_default=True, help="Parcels to seed when land is empty."
+)
+@click.option(
+    "--enterprises",
+    default=3_000,
+    show_default=True,
+    help="Enterprises to seed when the business registry is empty.",
+)
+def up(citizens: int, parcels: int, enterprises: int) -> None:
     """Starts the local system: Kafka, certificates, seeded registries."""
     from .local import up as run
 
-    run(CliSettings(), citizens=citizens)
+    run(CliSettings(), citizens=citizens, parcels=parcels, enterprises=enterprises)
 
 
 @cli.command()

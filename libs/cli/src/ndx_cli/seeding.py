@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from itertools import islice
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, inspect, select
 
 from ndx_population.adapters.bulk_load import load_rows
 from ndx_population.adapters.tables import citizens as citizens_table
@@ -89,3 +90,71 @@ def _manifest(seed: int, count: int, samples: list[Citizen]) -> dict[str, object
             for c in living[:5]
         ],
     }
+
+
+def population_seed(manifest: Path) -> tuple[int, int]:
+    """The seed and citizen count the population registry was seeded with."""
+    if not manifest.exists():
+        raise SystemExit(
+            f"{manifest} not found: seed the population registry first (ndx seed population)"
+        )
+    population = json.loads(manifest.read_text())["population"]
+    return int(population["seed"]), int(population["citizens"])
+
+
+async def _rows(database_url: str, table: Table) -> int:
+    """Rows in `table` (0 when the database or the table does not exist yet)."""
+    db = Database.from_url(database_url)
+    try:
+        async with db.engine.connect() as conn:
+            if not await conn.run_sync(lambda c: inspect(c).has_table(table.name)):
+                return 0
+            return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+    finally:
+        await db.dispose()
+
+
+async def _seed_mirror(
+    what: str,
+    count: int,
+    database_url: str,
+    manifest: Path,
+    table: Table,
+    run: Callable[[str, int, int, int], Awaitable[int]],
+    if_empty: bool,
+) -> int:
+    existing = await _rows(database_url, table)
+    if existing:
+        message = f"{database_url} already holds {existing:,} {what}"
+        if if_empty:
+            print(f"{message}; not seeding")
+            return 0
+        raise SystemExit(f"{message}; seed an empty database")
+    seed, citizens = population_seed(manifest)
+    written = await run(database_url, count, seed, citizens)
+    print(f"seeded {written:,} {what} (seed {seed}, holders among {citizens:,} citizens)")
+    return written
+
+
+async def seed_land(
+    parcels: int, database_url: str | None, manifest: Path, *, if_empty: bool = False
+) -> int:
+    """Parcels whose rights holders are citizens of the seeded population registry."""
+    from ndx_land.adapters.tables import parcels as table
+    from ndx_land.config import LandSettings
+    from ndx_land.seed import seed_land as run
+
+    url = database_url or LandSettings().database_url
+    return await _seed_mirror("parcels", parcels, url, manifest, table, run, if_empty)
+
+
+async def seed_business(
+    enterprises: int, database_url: str | None, manifest: Path, *, if_empty: bool = False
+) -> int:
+    """Enterprises whose representatives are citizens of the seeded population registry."""
+    from ndx_business.adapters.tables import enterprises as table
+    from ndx_business.config import BusinessSettings
+    from ndx_business.seed import seed_business as run
+
+    url = database_url or BusinessSettings().database_url
+    return await _seed_mirror("enterprises", enterprises, url, manifest, table, run, if_empty)
