@@ -11,10 +11,14 @@ import grpc
 import pytest
 
 from ndx.business.v1 import business_service_pb2_grpc
+from ndx.land.v1 import land_service_pb2_grpc
 from ndx.population.v1 import population_service_pb2_grpc
 from ndx_business.bootstrap import start as start_business
 from ndx_business.config import BusinessSettings
 from ndx_business.seed import seed_business
+from ndx_land.bootstrap import start as start_land
+from ndx_land.config import LandSettings
+from ndx_land.seed import seed_land
 from ndx_population.adapters.bulk_load import load_rows
 from ndx_population.adapters.tables import metadata as population_metadata
 from ndx_population.bootstrap import start as start_population
@@ -27,12 +31,14 @@ from ndx_runtime.tls import channel_credentials
 SEED = 7
 CITIZENS = 3_000
 ENTERPRISES = 400
+PARCELS = 600
 
 
 @dataclass
 class Exchange:
     population: RunningService
     business: RunningService
+    land: RunningService
     citizen_topic: str
     pki: Path
     channels: list[grpc.aio.Channel] = field(default_factory=list)
@@ -47,6 +53,9 @@ class Exchange:
 
     def population_stub(self) -> population_service_pb2_grpc.PopulationServiceStub:
         return population_service_pb2_grpc.PopulationServiceStub(self._channel(self.population))
+
+    def land_stub(self) -> land_service_pb2_grpc.LandServiceStub:
+        return land_service_pb2_grpc.LandServiceStub(self._channel(self.land))
 
     def business_stub(self) -> business_service_pb2_grpc.BusinessRegistryServiceStub:
         return business_service_pb2_grpc.BusinessRegistryServiceStub(self._channel(self.business))
@@ -80,9 +89,10 @@ async def exchange(
     tmp_path: Path, kafka_bootstrap: str, pki: Path, unique: str
 ) -> AsyncIterator[Exchange]:
     citizen_topic = f"test.{unique}.population.citizen.v1"
-    urls = {n: f"sqlite+aiosqlite:///{tmp_path / n}.db" for n in ("population", "business")}
+    urls = {n: f"sqlite+aiosqlite:///{tmp_path / n}.db" for n in ("population", "business", "land")}
     await seed_population(urls["population"])
     await seed_business(urls["business"], ENTERPRISES, SEED, CITIZENS)
+    await seed_land(urls["land"], PARCELS, SEED, CITIZENS)
     population = await start_population(
         PopulationSettings(
             **_common(pki, "population", kafka_bootstrap, urls["population"]),
@@ -97,11 +107,20 @@ async def exchange(
             consumer_group=f"test.{unique}.business",
         )
     )
-    running = Exchange(population, business, citizen_topic, pki)
+    land = await start_land(
+        LandSettings(
+            **_common(pki, "land", kafka_bootstrap, urls["land"]),
+            parcel_topic=f"test.{unique}.land.parcel.v1",
+            citizen_topic=citizen_topic,
+            consumer_group=f"test.{unique}.land",
+        )
+    )
+    running = Exchange(population, business, land, citizen_topic, pki)
     try:
         yield running
     finally:
         for channel in running.channels:
             await channel.close()
+        await land.stop()
         await business.stop()
         await population.stop()

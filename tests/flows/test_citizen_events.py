@@ -12,10 +12,12 @@ from sqlalchemy import Connection, func, select
 from ndx.business.v1 import business_service_pb2 as bpb
 from ndx.business.v1 import enterprise_pb2
 from ndx.common.v1 import types_pb2
+from ndx.land.v1 import land_service_pb2 as lpb
 from ndx.population.v1 import citizen_pb2, events_pb2
 from ndx.population.v1 import population_service_pb2 as ppb
 from ndx_business.adapters.tables import representatives
-from ndx_runtime.consumer import ERROR_HEADER
+from ndx_land.adapters.tables import holders
+from ndx_runtime.consumer import ERROR_HEADER, GROUP_HEADER
 from ndx_runtime.envelope import header
 from ndx_runtime.kafka import create_producer, read_topic
 
@@ -49,6 +51,27 @@ async def sole_representatives(exchange: Exchange, n: int) -> list[tuple[str, st
         return [(str(r[0]), str(r[1])) for r in rows]
 
     return await exchange.business.db.read(query)
+
+
+async def holder_of_parcels(exchange: Exchange) -> tuple[str, list[str]]:
+    """A rights holder who is also a sole legal representative when there is one, with the
+    parcels they hold."""
+
+    def query(conn: Connection) -> dict[str, list[str]]:
+        held: dict[str, list[str]] = {}
+        for parcel_id, citizen_id in conn.execute(
+            select(holders.c.parcel_id, holders.c.citizen_id)
+        ):
+            held.setdefault(citizen_id, []).append(parcel_id)
+        return held
+
+    held = await exchange.land.db.read(query)
+    return next((c, sorted(p)) for c, p in sorted(held.items()) if len(p) >= 1)
+
+
+async def parcel(exchange: Exchange, parcel_id: str) -> object:
+    stub = exchange.land_stub()
+    return await stub.GetParcel(lpb.GetParcelRequest(parcel_id=parcel_id))
 
 
 async def enterprise(exchange: Exchange, code: str) -> enterprise_pb2.Enterprise:
@@ -102,6 +125,26 @@ async def test_a_death_flags_the_enterprises_of_the_dead_citizen(exchange: Excha
     assert rep.deceased
     assert (rep.date_of_death.year, rep.date_of_death.month) == (TODAY.year, TODAY.month)
     assert after.version == before.version + 1
+
+
+async def test_a_death_shows_on_every_parcel_of_the_dead_citizen(exchange: Exchange) -> None:
+    citizen_id, parcel_ids = await holder_of_parcels(exchange)
+    before = {p: (await parcel(exchange, p)).version for p in parcel_ids}  # type: ignore[attr-defined]
+
+    await record_death(exchange, citizen_id)
+
+    async def marked() -> bool:
+        for parcel_id in parcel_ids:
+            found = await parcel(exchange, parcel_id)
+            [me] = [h for h in found.holders if h.citizen_id == citizen_id]  # type: ignore[attr-defined]
+            if not me.deceased:
+                return False
+        return True
+
+    await eventually(marked)
+    for parcel_id in parcel_ids:
+        after = await parcel(exchange, parcel_id)
+        assert after.version == before[parcel_id] + 1  # type: ignore[attr-defined]
 
 
 async def test_a_rename_follows_into_the_enterprise(exchange: Exchange) -> None:
@@ -179,7 +222,13 @@ async def test_a_poison_record_is_dead_lettered_and_the_next_one_applied(
         return rep.full_name == "Đỗ Văn Sau"
 
     await eventually(renamed)
-    [dead] = await read_topic(bootstrap, f"{exchange.citizen_topic}.dlq", at_least=1)
+    # Each registry's group dead-letters the record once, naming itself.
+    letters = await read_topic(bootstrap, f"{exchange.citizen_topic}.dlq", at_least=2)
+    groups = sorted(header(list(r.headers), GROUP_HEADER) or "" for r in letters)
+    assert groups == sorted(
+        c.group_id for s in (exchange.business, exchange.land) for c in s.consumers
+    )
+    dead = letters[0]
     assert dead.key == citizen_id.encode()
     error = header(list(dead.headers), ERROR_HEADER)
     assert error is not None and error.startswith(

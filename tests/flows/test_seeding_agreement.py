@@ -8,10 +8,12 @@ from sqlalchemy import Table, select
 
 from ndx_business.adapters.tables import representatives
 from ndx_business.seed import seed_business
+from ndx_land.adapters.tables import holders
+from ndx_land.seed import seed_land
 from ndx_population.adapters.tables import citizens
 from ndx_runtime.db import Database
 
-from .conftest import CITIZENS, ENTERPRISES, SEED, seed_population
+from .conftest import CITIZENS, ENTERPRISES, PARCELS, SEED, seed_population
 
 
 async def people(url: str, table: Table) -> dict[str, set[str]]:
@@ -52,5 +54,19 @@ async def test_seeded_representatives_are_citizens_with_their_names(tmp_path: Pa
     assert stored
     registered = await population_names(population, set(stored))
     assert set(registered) == set(stored), "representatives who are not citizens"
+    for citizen_id, names in stored.items():
+        assert names == {registered[citizen_id]}, citizen_id
+
+
+async def test_seeded_rights_holders_are_citizens_with_their_names(tmp_path: Path) -> None:
+    population = f"sqlite+aiosqlite:///{tmp_path / 'population.db'}"
+    land = f"sqlite+aiosqlite:///{tmp_path / 'land.db'}"
+    await seed_population(population)
+    assert await seed_land(land, PARCELS, SEED, CITIZENS) == PARCELS
+
+    stored = await people(land, holders)
+    assert stored
+    registered = await population_names(population, set(stored))
+    assert set(registered) == set(stored), "rights holders who are not citizens"
     for citizen_id, names in stored.items():
         assert names == {registered[citizen_id]}, citizen_id

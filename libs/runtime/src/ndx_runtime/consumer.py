@@ -26,6 +26,8 @@ from .topics import TopicSpec, ensure_topics
 log = structlog.get_logger(__name__)
 
 ERROR_HEADER = "x-ndx-error"
+# Several groups may read one topic; each dead-letters what it cannot handle, and says so.
+GROUP_HEADER = "x-ndx-consumer-group"
 
 
 class PoisonRecord(Exception):
@@ -172,6 +174,7 @@ class EventConsumer:
         headers = {k: v.decode(errors="replace") for k, v in delivery.headers}
         headers[ERROR_HEADER] = f"{type(error).__name__}: {error}"[:2000]
         headers["x-ndx-source"] = f"{delivery.topic}/{delivery.partition}/{delivery.offset}"
+        headers[GROUP_HEADER] = self.group_id
         await self.broker.publish(
             delivery.value or b"",
             topic=self.dlq_topic,
