@@ -51,3 +51,20 @@ print(json.dumps({
 say "   (the full event: uv run ndx events tail $topic --from-beginning --key $id)"
 
 say "Done. Stop everything with 'make down'; run the tests with 'make test'."
+
+land() { $UV run --frozen python -c "import json; print(json.load(open('.ndx/seed.json'))['land']['samples'][0]['$1'])"; }
+parcel=$(land parcel_id); holder=$(land citizen_id); holder_name=$(land full_name)
+say "5. $holder_name holds a right on parcel $parcel: the land registry verifies it without revealing the parcel"
+ndx call land/VerifyLandRight "{\"parcel_id\": \"$parcel\", \"citizen_id\": \"$holder\"}" --via land --as ndx-admin
+
+version=$(ndx call population/GetCitizen "{\"citizen_id\": \"$holder\", \"read_mask\": \"version\"}" \
+  --via population --as ndx-admin | $UV run --frozen python -c "import json,sys; print(json.load(sys.stdin).get('version', 0))")
+today=$(date +%Y-%m-%d); IFS=- read -r ty tm td <<<"$today"
+say "6. The population registry records $holder_name's death; the land registry follows the event"
+ndx call population/RecordDeath \
+  "{\"citizen_id\": \"$holder\", \"date_of_death\": {\"year\": $((10#$ty)), \"month\": $((10#$tm)), \"day\": $((10#$td))}, \"expected_version\": $version}" \
+  --via population --as ndx-admin >/dev/null || echo "   (recorded on an earlier run)"
+sleep 2
+ndx call land/GetParcel "{\"parcel_id\": \"$parcel\", \"read_mask\": \"parcelId,holders,version\"}" \
+  --via land --as ndx-admin
+ndx consumers status --group ndx-land | tail -n 1

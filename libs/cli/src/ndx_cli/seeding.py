@@ -145,7 +145,31 @@ async def seed_land(
     from ndx_land.seed import seed_land as run
 
     url = database_url or LandSettings().database_url
-    return await _seed_mirror("parcels", parcels, url, manifest, table, run, if_empty)
+    written = await _seed_mirror("parcels", parcels, url, manifest, table, run, if_empty)
+    if written:
+        await asyncio.to_thread(_note_land_samples, manifest, parcels)
+    return written
+
+
+def _note_land_samples(manifest: Path, parcels: int) -> None:
+    """Adds a few parcels and their first holders to the manifest, to try calls with."""
+    from ndx_land.seed import generate_parcels
+
+    seed, citizens = population_seed(manifest)
+    data = json.loads(manifest.read_text())
+    # The stream's first parcels do not depend on the count.
+    data["land"] = {
+        "parcels": parcels,
+        "samples": [
+            {
+                "parcel_id": p.parcel_id,
+                "citizen_id": p.holders[0].citizen_id,
+                "full_name": p.holders[0].full_name,
+            }
+            for p in islice(generate_parcels(seed, min(parcels, 5), citizens), 5)
+        ],
+    }
+    manifest.write_text(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 async def seed_business(

@@ -90,6 +90,8 @@ class AggregateRepository(Generic[T]):
 
     kind: ClassVar[str]
     queries: ClassVar[type[AggregateQueries[Any]]]
+    # The aggregate field each child table stores, where the names differ.
+    child_fields: ClassVar[dict[str, str]] = {}
 
     def __init__(self, conn: WriteConnection) -> None:
         self._conn = conn
@@ -178,12 +180,18 @@ class AggregateRepository(Generic[T]):
         if result.rowcount != 1:
             # Another writer got in between our read and our write.
             raise StaleVersion(key, loaded, -1)
-        await self._write_children(entity, replace=True)
+        changed = {name for change in entity.events for name in change.changed_fields}
+        await self._write_children(entity, replace=True, changed=changed)
 
-    async def _write_children(self, entity: T, *, replace: bool) -> None:
+    async def _write_children(
+        self, entity: T, *, replace: bool, changed: set[str] | None = None
+    ) -> None:
+        """Writes the child rows; on an update only those of the fields that changed."""
         key = self.key_of(entity)
         rows = self.child_rows(entity)
         for child in self.queries.children:
+            if changed is not None and self.child_fields.get(child.name, child.name) not in changed:
+                continue
             if replace:
                 await self._conn.execute(delete(child).where(child.c[self.queries.key] == key))
             if rows.get(child.name):

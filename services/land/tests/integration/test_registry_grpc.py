@@ -162,6 +162,10 @@ async def test_each_write_is_one_event_and_stale_versions_are_refused(
     sold = await stub.TransferRights(transfer)
     assert sold.version == 4
     assert sold.form_of_use == parcel_pb2.FORM_OF_USE_PRIVATE
+    stored = await stub.GetParcel(pb.GetParcelRequest(parcel_id=created.parcel_id))
+    assert [h.full_name for h in stored.holders] == ["Lê Văn Mua"]
+    assert [(m.mortgage_id, m.release_date.month) for m in stored.mortgages] == [("TC-0000001", 9)]
+    assert [u.code for u in stored.land_uses] == ["ODT"]
 
     published = await events(land, 4)
     assert [e.version for e in published] == [1, 2, 3, 4]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import RowMapping
 
@@ -25,6 +25,7 @@ class EnterpriseQueries(AggregateQueries[Enterprise]):
 class EnterpriseRepository(AggregateRepository[Enterprise]):
     kind = "enterprise"
     queries = EnterpriseQueries
+    child_fields: ClassVar[dict[str, str]] = {"representatives": "legal_representatives"}
 
     def to_row(self, entity: Enterprise) -> dict[str, Any]:
         return enterprise_to_row(entity)
