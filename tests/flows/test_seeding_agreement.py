@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Table, select
 
-from ndx_business.adapters.tables import representatives
+from ndx_business.adapters.tables import members, representatives
 from ndx_business.seed import seed_business
 from ndx_land.adapters.tables import holders
 from ndx_land.seed import seed_land
@@ -44,7 +44,9 @@ async def population_names(url: str, ids: set[str]) -> dict[str, str]:
         await db.dispose()
 
 
-async def test_seeded_representatives_are_citizens_with_their_names(tmp_path: Path) -> None:
+async def test_seeded_representatives_and_members_are_citizens_with_their_names(
+    tmp_path: Path,
+) -> None:
     population = f"sqlite+aiosqlite:///{tmp_path / 'population.db'}"
     business = f"sqlite+aiosqlite:///{tmp_path / 'business.db'}"
     await seed_population(population)
@@ -52,6 +54,8 @@ async def test_seeded_representatives_are_citizens_with_their_names(tmp_path: Pa
 
     stored = await people(business, representatives)
     assert stored
+    for citizen_id, names in (await people(business, members)).items():
+        stored.setdefault(citizen_id, set()).update(names)
     registered = await population_names(population, set(stored))
     assert set(registered) == set(stored), "representatives who are not citizens"
     for citizen_id, names in stored.items():

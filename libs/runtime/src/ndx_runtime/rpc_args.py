@@ -87,3 +87,19 @@ def next_token(page: list[object], size: int, key: str, filter_: object) -> str:
     if len(page) <= size:
         return ""
     return PageTokens.encode(str(getattr(page[size - 1], key)), filter_)
+
+
+def update_paths(paths: Iterable[str], allowed: frozenset[str]) -> list[str]:
+    """The update mask's paths; InvalidInput naming each one that may not be updated."""
+    chosen = list(paths)
+    if not chosen:
+        raise InvalidInput.one("update_mask", "must name at least one field to change")
+    names = ", ".join(sorted(allowed))
+    bad = [
+        Violation("update_mask", f"{p!r} cannot be updated (allowed: {names})")
+        for p in chosen
+        if p not in allowed
+    ]
+    if bad:
+        raise InvalidInput(bad)
+    return chosen

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from ndx_business.domain.model import Enterprise
-from ndx_business.domain.values import LegalStatus, Representative
-from ndx_runtime.errors import RuleBroken
+from ndx_business.domain.values import BusinessLine, LegalStatus, Member, Representative
+from ndx_runtime.errors import InvalidInput, RuleBroken
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 Make = Callable[..., Enterprise]
@@ -42,3 +42,37 @@ def test_death_of_someone_else_changes_nothing(make_enterprise: Make) -> None:
     e = Enterprise.register(make_enterprise(), NOW)
     e.representative_died("079199900001", date(2025, 1, 1), NOW)
     assert (e.version, len(e.events)) == (1, 1)
+
+
+def _fields(error: InvalidInput) -> set[str]:
+    return {v.field for v in error.violations}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"members": (Member("An", 10**12, citizen_id="001085012345"),)}, "members"),
+        ({"members": (Member("An", 1, citizen_id="1"),)}, "members[0].citizen_id"),
+        ({"members": (Member("Quỹ", 1, "001085012345", "0100112437"),)}, "members[0]"),
+        ({"business_lines": (BusinessLine("6201"), BusinessLine("6202"))}, "business_lines"),
+        ({"business_lines": (BusinessLine("0000", main=True),)}, "business_lines[0].vsic_code"),
+        ({"charter_capital_vnd": -1}, "charter_capital_vnd"),
+    ],
+)
+def test_an_update_breaking_a_rule_names_the_field_and_changes_nothing(
+    make_enterprise: Make, changes: dict[str, object], field: str
+) -> None:
+    e = Enterprise.register(make_enterprise(), NOW)
+    with pytest.raises(InvalidInput) as caught:
+        e.apply_update(changes, NOW)
+    assert field in _fields(caught.value)
+    assert e.version == 1
+    assert e.members == () and e.business_lines == ()
+
+
+def test_a_dissolved_enterprise_takes_no_new_representative(make_enterprise: Make) -> None:
+    e = Enterprise.register(make_enterprise(), NOW)
+    e.change_legal_status(LegalStatus.DISSOLVING, NOW)
+    e.change_legal_status(LegalStatus.DISSOLVED, NOW)
+    with pytest.raises(RuleBroken):
+        e.change_representatives((Representative("001090054321", "Trần Thị Bình"),), NOW)

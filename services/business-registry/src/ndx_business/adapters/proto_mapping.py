@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date
 
 from ndx.business.v1 import enterprise_pb2, events_pb2
@@ -15,7 +16,17 @@ from ndx_runtime.proto_values import (
 )
 
 from ..domain.model import Enterprise, EnterpriseChange
-from ..domain.values import Address, EnterpriseType, LegalStatus, Representative
+from ..domain.values import (
+    Address,
+    Branch,
+    BranchStatus,
+    BusinessLine,
+    EnterpriseType,
+    LegalStatus,
+    Member,
+    Representative,
+)
+from ..domain.vsic import vsic_name
 
 
 def enterprise_to_proto(e: Enterprise) -> enterprise_pb2.Enterprise:
@@ -37,6 +48,24 @@ def enterprise_to_proto(e: Enterprise) -> enterprise_pb2.Enterprise:
             citizen_id=r.citizen_id, full_name=r.full_name, title=r.title, deceased=r.deceased
         )
         date_to_proto(r.date_of_death, rep.date_of_death)
+    for m in e.members:
+        out.members.add(
+            citizen_id=m.citizen_id,
+            enterprise_code=m.enterprise_code,
+            name=m.name,
+            capital_contribution_vnd=m.capital_contribution_vnd,
+        )
+    for line in e.business_lines:
+        out.business_lines.add(
+            vsic_code=line.vsic_code, name=vsic_name(line.vsic_code) or "", main=line.main
+        )
+    for b in e.branches:
+        branch = out.branches.add(
+            branch_code=b.branch_code,
+            name=b.name,
+            status=enterprise_pb2.BranchStatus.ValueType(int(b.status)),
+        )
+        address_to_proto(b.address, branch.address)
     out.update_time.FromDatetime(e.updated_at.astimezone(UTC))
     return out
 
@@ -60,7 +89,27 @@ def enterprise_from_proto(p: enterprise_pb2.Enterprise) -> Enterprise:
         head_office=address_from_proto(p.head_office) or Address("", ""),
         charter_capital_vnd=p.charter_capital_vnd,
         founding_date=date_from_proto(p.founding_date, "founding_date") or date.min,
-        legal_representatives=tuple(
-            Representative(r.citizen_id, r.full_name, r.title) for r in p.legal_representatives
+        legal_representatives=representatives_from_proto(p.legal_representatives),
+        members=tuple(
+            Member(m.name.strip(), m.capital_contribution_vnd, m.citizen_id, m.enterprise_code)
+            for m in p.members
+        ),
+        business_lines=tuple(BusinessLine(b.vsic_code.strip(), b.main) for b in p.business_lines),
+        branches=tuple(
+            Branch(
+                b.branch_code.strip(),
+                b.name.strip(),
+                address_from_proto(b.address) or Address("", ""),
+                enum_from_proto(BranchStatus, b.status, f"branches[{i}].status")
+                or BranchStatus.OPERATING,
+            )
+            for i, b in enumerate(p.branches)
         ),
     )
+
+
+def representatives_from_proto(
+    reps: Iterable[enterprise_pb2.LegalRepresentative],
+) -> tuple[Representative, ...]:
+    """Representatives as a client names them; deceased flags are the registry's."""
+    return tuple(Representative(r.citizen_id, r.full_name.strip(), r.title) for r in reps)

@@ -9,17 +9,28 @@ from sqlalchemy import RowMapping
 from ndx_runtime.repository import AggregateQueries, AggregateRepository, Children
 
 from ..domain.model import Enterprise
-from .rows import enterprise_to_row, representative_rows, row_to_enterprise
-from .tables import enterprises, representatives
+from .rows import child_rows, enterprise_to_row, row_to_enterprise
+from .tables import branches, business_lines, enterprises, members, representatives
 
 
 class EnterpriseQueries(AggregateQueries[Enterprise]):
     table = enterprises
     key = "enterprise_code"
-    children = (representatives,)
+    children = (representatives, members, business_lines, branches)
 
     def from_row(self, row: RowMapping, children: Children) -> Enterprise:
-        return row_to_enterprise(row, children.get(representatives.name, ()))
+        return row_to_enterprise(row, children)
+
+    def by_representative(self, citizen_id: str, after: str, limit: int) -> list[Enterprise]:
+        where = representatives.c.citizen_id == citizen_id
+        keys = [k for k in self.keys_where(representatives, where) if k > after][:limit]
+        return self.load(keys)
+
+    def by_ward(self, ward_code: str, after: str, limit: int) -> list[Enterprise]:
+        return self.page(enterprises.c.head_office_ward == ward_code, after, limit)
+
+    def by_status(self, status: int, after: str, limit: int) -> list[Enterprise]:
+        return self.page(enterprises.c.legal_status == status, after, limit)
 
 
 class EnterpriseRepository(AggregateRepository[Enterprise]):
@@ -31,7 +42,7 @@ class EnterpriseRepository(AggregateRepository[Enterprise]):
         return enterprise_to_row(entity)
 
     def child_rows(self, entity: Enterprise) -> dict[str, list[dict[str, Any]]]:
-        return {representatives.name: representative_rows(entity)}
+        return child_rows(entity)
 
     async def for_representative(self, citizen_id: str) -> list[Enterprise]:
         """Every enterprise the citizen legally represents, loaded for change."""

@@ -8,7 +8,16 @@ from typing import Any
 from sqlalchemy import RowMapping
 
 from ..domain.model import Enterprise
-from ..domain.values import Address, EnterpriseType, LegalStatus, Representative
+from ..domain.values import (
+    Address,
+    Branch,
+    BranchStatus,
+    BusinessLine,
+    EnterpriseType,
+    LegalStatus,
+    Member,
+    Representative,
+)
 
 
 def enterprise_to_row(e: Enterprise) -> dict[str, Any]:
@@ -45,10 +54,53 @@ def representative_rows(e: Enterprise) -> list[dict[str, Any]]:
     ]
 
 
+def child_rows(e: Enterprise) -> dict[str, list[dict[str, Any]]]:
+    """Rows of every child table, by table name."""
+    key = e.enterprise_code
+    return {
+        "representatives": representative_rows(e),
+        "members": [
+            {
+                "enterprise_code": key,
+                "position": i,
+                "citizen_id": m.citizen_id,
+                "member_enterprise_code": m.enterprise_code,
+                "name": m.name,
+                "capital_contribution_vnd": m.capital_contribution_vnd,
+            }
+            for i, m in enumerate(e.members)
+        ],
+        "business_lines": [
+            {"enterprise_code": key, "position": i, "vsic_code": b.vsic_code, "main": b.main}
+            for i, b in enumerate(e.business_lines)
+        ],
+        "branches": [
+            {
+                "enterprise_code": key,
+                "position": i,
+                "branch_code": b.branch_code,
+                "name": b.name,
+                "province_code": b.address.province_code,
+                "ward_code": b.address.ward_code,
+                "street": b.address.street,
+                "status": int(b.status),
+            }
+            for i, b in enumerate(e.branches)
+        ],
+    }
+
+
+Rows = Iterable[RowMapping | Mapping[str, Any]]
+
+
+def _ordered(rows: Rows) -> list[RowMapping | Mapping[str, Any]]:
+    return sorted(rows, key=lambda r: int(r["position"]))
+
+
 def row_to_enterprise(
-    row: RowMapping | Mapping[str, Any], reps: Iterable[RowMapping | Mapping[str, Any]]
+    row: RowMapping | Mapping[str, Any], children: Mapping[str, Rows]
 ) -> Enterprise:
-    ordered = sorted(reps, key=lambda r: int(r["position"]))
+    ordered = _ordered(children.get("representatives", ()))
     return Enterprise(
         enterprise_code=row["enterprise_code"],
         name=row["name"],
@@ -68,6 +120,28 @@ def row_to_enterprise(
             for r in ordered
         ),
         representative_deceased=bool(row["representative_deceased"]),
+        members=tuple(
+            Member(
+                r["name"],
+                r["capital_contribution_vnd"],
+                r["citizen_id"],
+                r["member_enterprise_code"],
+            )
+            for r in _ordered(children.get("members", ()))
+        ),
+        business_lines=tuple(
+            BusinessLine(r["vsic_code"], bool(r["main"]))
+            for r in _ordered(children.get("business_lines", ()))
+        ),
+        branches=tuple(
+            Branch(
+                r["branch_code"],
+                r["name"],
+                Address(r["province_code"], r["ward_code"], r["street"]),
+                BranchStatus(r["status"]),
+            )
+            for r in _ordered(children.get("branches", ()))
+        ),
         version=row["version"],
         updated_at=row["updated_at"],
     )

@@ -59,6 +59,47 @@ representatives = Table(
     Column("date_of_death", Date),
 )
 
+
+def _child(name: str, *columns: Column[object]) -> Table:
+    """A child table keyed by enterprise code and position (registered order)."""
+    return Table(
+        name,
+        metadata,
+        Column(
+            "enterprise_code",
+            String(10),
+            ForeignKey("enterprises.enterprise_code", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("position", Integer, primary_key=True),
+        *columns,
+    )
+
+
+members = _child(
+    "members",
+    Column("citizen_id", String(12), nullable=False, default=""),
+    Column("member_enterprise_code", String(10), nullable=False, default=""),
+    Column("name", String(400), nullable=False),
+    Column("capital_contribution_vnd", BigInteger, nullable=False),
+)
+
+business_lines = _child(
+    "business_lines",
+    Column("vsic_code", String(4), nullable=False),
+    Column("main", Boolean, nullable=False),
+)
+
+branches = _child(
+    "branches",
+    Column("branch_code", String(14), nullable=False),
+    Column("name", String(400), nullable=False),
+    Column("province_code", String(2), nullable=False),
+    Column("ward_code", String(5), nullable=False),
+    Column("street", String(300), nullable=False, default=""),
+    Column("status", SmallInteger, nullable=False),
+)
+
 Index("ix_enterprises_ward", enterprises.c.head_office_ward, enterprises.c.enterprise_code)
 Index("ix_enterprises_status", enterprises.c.legal_status, enterprises.c.enterprise_code)
 Index("ix_representatives_citizen", representatives.c.citizen_id)

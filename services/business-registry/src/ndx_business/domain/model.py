@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from ndx_runtime.aggregate import (
     Change,
@@ -14,9 +15,35 @@ from ndx_runtime.aggregate import (
     record_created,
 )
 from ndx_runtime.errors import InvalidInput, RuleBroken, Violation
+from ndx_runtime.places import address_violations
 
 from .tax_code import tax_code_violation
-from .values import Address, EnterpriseType, LegalStatus, Representative
+from .values import (
+    Address,
+    Branch,
+    BranchStatus,
+    BusinessLine,
+    EnterpriseType,
+    LegalStatus,
+    Member,
+    Representative,
+)
+from .vsic import VSIC_2018
+
+# Fields UpdateEnterprise may change. Code, type, founding date and status are not among them;
+# representatives and status have their own commands.
+UPDATABLE_FIELDS = frozenset(
+    {
+        "name",
+        "foreign_name",
+        "short_name",
+        "head_office",
+        "charter_capital_vnd",
+        "members",
+        "business_lines",
+        "branches",
+    }
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -57,6 +84,9 @@ class Enterprise:
     short_name: str = ""
     legal_status: LegalStatus = LegalStatus.OPERATING
     representative_deceased: bool = False
+    members: tuple[Member, ...] = ()
+    business_lines: tuple[BusinessLine, ...] = ()
+    branches: tuple[Branch, ...] = ()
     version: int = 0
     updated_at: datetime = _EPOCH
     events: list[Change[Enterprise]] = field(default_factory=list, repr=False, compare=False)
@@ -76,11 +106,73 @@ class Enterprise:
             problems.append(Violation("charter_capital_vnd", "must not be negative"))
         if not self.legal_representatives:
             problems.append(Violation("legal_representatives", "at least one is required"))
-        for i, rep in enumerate(self.legal_representatives):
-            if len(rep.citizen_id) != 12 or not rep.citizen_id.isdigit():
+        problems.extend(representative_violations(self.legal_representatives))
+        problems.extend(self._member_violations())
+        problems.extend(self._line_violations())
+        problems.extend(self._branch_violations())
+        return problems
+
+    def _member_violations(self) -> list[Violation]:
+        problems = []
+        for i, m in enumerate(self.members):
+            at = f"members[{i}]"
+            if bool(m.citizen_id) == bool(m.enterprise_code):
+                problems.append(Violation(at, "give exactly one of citizen_id, enterprise_code"))
+            elif m.citizen_id and not _is_citizen_id(m.citizen_id):
+                problems.append(Violation(f"{at}.citizen_id", "must be 12 digits"))
+            elif m.enterprise_code and tax_code_violation(m.enterprise_code):
                 problems.append(
-                    Violation(f"legal_representatives[{i}].citizen_id", "must be 12 digits")
+                    Violation(f"{at}.enterprise_code", str(tax_code_violation(m.enterprise_code)))
                 )
+            if not m.name.strip():
+                problems.append(Violation(f"{at}.name", "is required"))
+            if m.capital_contribution_vnd < 0:
+                problems.append(Violation(f"{at}.capital_contribution_vnd", "must not be negative"))
+        total = sum(m.capital_contribution_vnd for m in self.members)
+        if total > self.charter_capital_vnd >= 0:
+            problems.append(
+                Violation("members", f"contributions ({total:,} VND) exceed the charter capital")
+            )
+        if self.type == EnterpriseType.PRIVATE_ENTERPRISE and self.members:
+            problems.append(Violation("members", "a private enterprise has no members"))
+        return problems
+
+    def _line_violations(self) -> list[Violation]:
+        problems = []
+        for i, line in enumerate(self.business_lines):
+            if line.vsic_code not in VSIC_2018:
+                problems.append(
+                    Violation(
+                        f"business_lines[{i}].vsic_code",
+                        f"{line.vsic_code!r} is not a VSIC 2018 class in the catalogue",
+                    )
+                )
+        codes = [line.vsic_code for line in self.business_lines]
+        if len(set(codes)) != len(codes):
+            problems.append(Violation("business_lines", "a VSIC class appears twice"))
+        if self.business_lines and sum(line.main for line in self.business_lines) != 1:
+            problems.append(Violation("business_lines", "exactly one line must be the main one"))
+        return problems
+
+    def _branch_violations(self) -> list[Violation]:
+        problems = []
+        for i, b in enumerate(self.branches):
+            parent, _, suffix = b.branch_code.partition("-")
+            if parent != self.enterprise_code or len(suffix) != 3 or not suffix.isdigit():
+                problems.append(
+                    Violation(
+                        f"branches[{i}].branch_code",
+                        f"must be {self.enterprise_code}-NNN (the enterprise code and 3 digits)",
+                    )
+                )
+            if not b.name.strip():
+                problems.append(Violation(f"branches[{i}].name", "is required"))
+            if b.status == BranchStatus.UNSPECIFIED:
+                problems.append(Violation(f"branches[{i}].status", "is required"))
+            problems.extend(address_violations(f"branches[{i}].address", b.address))
+        codes = [b.branch_code for b in self.branches]
+        if len(set(codes)) != len(codes):
+            problems.append(Violation("branches", "a branch code appears twice"))
         return problems
 
     def check_version(self, expected: int) -> None:
@@ -94,6 +186,43 @@ class Enterprise:
         enterprise.representative_deceased = _all_deceased(enterprise.legal_representatives)
         record_created(enterprise, now, DATA_FIELDS)
         return enterprise
+
+    def apply_update(self, changes: dict[str, Any], now: datetime) -> None:
+        """Sets the named fields; InvalidInput for fields that may not change or bad values."""
+        refused = [
+            Violation(name, "cannot be changed by UpdateEnterprise")
+            for name in changes
+            if name not in UPDATABLE_FIELDS
+        ]
+        if refused:
+            raise InvalidInput(refused)
+        self._open_for_change()
+        before = self.snapshot()
+        for name, value in changes.items():
+            setattr(self, name, value)
+        problems = self.violations()
+        if problems:
+            for name in changes:  # leave the aggregate as it was
+                setattr(self, name, getattr(before, name))
+            raise InvalidInput(problems)
+        self._changed(before, now)
+
+    def change_representatives(self, reps: tuple[Representative, ...], now: datetime) -> None:
+        """New legal representatives; the deceased flag is recomputed from them."""
+        problems = representative_violations(reps)
+        if not reps:
+            problems.append(Violation("legal_representatives", "at least one is required"))
+        if problems:
+            raise InvalidInput(problems)
+        self._open_for_change()
+        before = self.snapshot()
+        self.legal_representatives = reps
+        self.representative_deceased = _all_deceased(reps)
+        self._changed(before, now)
+
+    def _open_for_change(self) -> None:
+        if self.legal_status == LegalStatus.DISSOLVED:
+            raise RuleBroken("legal_status", f"{self.enterprise_code} is dissolved; record closed")
 
     def change_legal_status(self, status: LegalStatus, now: datetime) -> None:
         if status == self.legal_status:
@@ -133,6 +262,25 @@ class Enterprise:
 
     def _changed(self, before: Enterprise, now: datetime) -> None:
         record_changed(self, before, now, DATA_FIELDS)
+
+
+def representative_violations(reps: tuple[Representative, ...]) -> list[Violation]:
+    problems = []
+    for i, rep in enumerate(reps):
+        if not _is_citizen_id(rep.citizen_id):
+            problems.append(
+                Violation(f"legal_representatives[{i}].citizen_id", "must be 12 digits")
+            )
+        if not rep.full_name.strip():
+            problems.append(Violation(f"legal_representatives[{i}].full_name", "is required"))
+    ids = [r.citizen_id for r in reps]
+    if len(set(ids)) != len(ids):
+        problems.append(Violation("legal_representatives", "a citizen is listed twice"))
+    return problems
+
+
+def _is_citizen_id(value: str) -> bool:
+    return len(value) == 12 and value.isdigit()
 
 
 def _all_deceased(reps: tuple[Representative, ...]) -> bool:

@@ -8,7 +8,16 @@ from datetime import date
 
 from ndx_runtime.places import Address
 
-__all__ = ["Address", "EnterpriseType", "LegalStatus", "Representative"]
+__all__ = [
+    "Address",
+    "Branch",
+    "BranchStatus",
+    "BusinessLine",
+    "EnterpriseType",
+    "LegalStatus",
+    "Member",
+    "Representative",
+]
 
 
 class EnterpriseType(enum.IntEnum):
@@ -40,3 +49,33 @@ class Representative:
     title: str = ""
     deceased: bool = False
     date_of_death: date | None = None
+
+
+class BranchStatus(enum.IntEnum):
+    UNSPECIFIED = 0
+    OPERATING = 1
+    CLOSED = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A member or shareholder: a citizen (citizen_id) or an institution (enterprise_code)."""
+
+    name: str
+    capital_contribution_vnd: int
+    citizen_id: str = ""
+    enterprise_code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessLine:
+    vsic_code: str
+    main: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    branch_code: str
+    name: str
+    address: Address
+    status: BranchStatus = BranchStatus.OPERATING

@@ -11,15 +11,25 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from stdnum.vn import mst
 
+from ndx_population.domain.model import Citizen
 from ndx_population.seed.generator import REFERENCE_DAY, generate_citizens
-from ndx_refdata import gazetteer
+from ndx_refdata import Ward, gazetteer
 from ndx_runtime.db import create_engine
 
-from ..adapters.rows import enterprise_to_row, representative_rows
+from ..adapters.rows import child_rows, enterprise_to_row
+from ..adapters.tables import branches, business_lines, members, metadata, representatives
 from ..adapters.tables import enterprises as enterprises_table
-from ..adapters.tables import metadata, representatives
 from ..domain.model import Enterprise
-from ..domain.values import Address, EnterpriseType, LegalStatus, Representative
+from ..domain.values import (
+    Address,
+    Branch,
+    BusinessLine,
+    EnterpriseType,
+    LegalStatus,
+    Member,
+    Representative,
+)
+from ..domain.vsic import VSIC_2018
 
 _KINDS = (
     (EnterpriseType.SINGLE_MEMBER_LLC, "Công ty TNHH", 0.35),
@@ -74,6 +84,7 @@ def generate_enterprises(seed: int, enterprises: int, citizens: int) -> Iterator
             for c in rng.sample(people, min(count, len(people)))
         )
         ward = rng.choice(wards)
+        capital = rng.randint(1, 500) * 100_000_000
         yield Enterprise(
             enterprise_code=code,
             name=f"{prefix} {rng.choice(_TRADES)} {rng.choice(_WORDS)}",
@@ -81,11 +92,60 @@ def generate_enterprises(seed: int, enterprises: int, citizens: int) -> Iterator
             head_office=Address(ward.province_code, ward.code, f"Số {rng.randint(1, 300)}"),
             legal_representatives=reps,
             founding_date=REFERENCE_DAY - timedelta(days=rng.randint(30, 30 * 365)),
-            charter_capital_vnd=rng.randint(1, 500) * 100_000_000,
+            charter_capital_vnd=capital,
             legal_status=_pick(rng, list(_STATUSES)),
+            members=_members(rng, kind, reps, people, capital),
+            business_lines=_lines(rng),
+            branches=_branches(rng, code, wards),
             version=1,
             updated_at=now,
         )
+
+
+_VSIC = sorted(VSIC_2018)
+
+
+def _members(
+    rng: random.Random,
+    kind: EnterpriseType,
+    reps: tuple[Representative, ...],
+    people: list[Citizen],
+    capital: int,
+) -> tuple[Member, ...]:
+    """Owners of the capital: the representatives and a few more citizens; none for a private
+    enterprise, which its owner holds alone."""
+    if kind == EnterpriseType.PRIVATE_ENTERPRISE:
+        return ()
+    count = 1 if kind == EnterpriseType.SINGLE_MEMBER_LLC else rng.randint(2, 5)
+    chosen = {r.citizen_id: r.full_name for r in reps}
+    while len(chosen) < count:
+        c = rng.choice(people)
+        chosen.setdefault(c.citizen_id, c.full_name)
+    owners = list(chosen.items())[:count]
+    cuts = sorted(rng.sample(range(1, 100), len(owners) - 1))
+    shares = [b - a for a, b in zip([0, *cuts], [*cuts, 100], strict=True)]
+    return tuple(
+        Member(name, capital * share // 100, citizen_id=citizen_id)
+        for (citizen_id, name), share in zip(owners, shares, strict=True)
+    )
+
+
+def _lines(rng: random.Random) -> tuple[BusinessLine, ...]:
+    codes = rng.sample(_VSIC, rng.randint(1, 4))
+    return tuple(BusinessLine(code, main=i == 0) for i, code in enumerate(codes))
+
+
+def _branches(rng: random.Random, code: str, wards: list[Ward]) -> tuple[Branch, ...]:
+    if rng.random() > 0.15:
+        return ()
+    return tuple(
+        Branch(
+            f"{code}-{n:03d}",
+            f"Chi nhánh {n}",
+            Address(ward.province_code, ward.code, f"Số {rng.randint(1, 300)}"),
+        )
+        for n, ward in enumerate(rng.sample(wards, rng.randint(1, 3)), start=1)
+    )
 
 
 def _tax_code(rng: random.Random, used: set[str]) -> str:
@@ -103,14 +163,18 @@ def _pick(rng: random.Random, weighted: list[tuple[T, float]]) -> T:
 
 async def seed_enterprises(engine: AsyncEngine, enterprises: Iterable[Enterprise]) -> int:
     """Inserts the enterprises as they are (no events: a seed is the initial state)."""
-    rows, reps = [], []
+    rows: list[dict[str, object]] = []
+    children: dict[str, list[dict[str, object]]] = {}
     for e in enterprises:
         rows.append(enterprise_to_row(e))
-        reps.extend(representative_rows(e))
+        for name, items in child_rows(e).items():
+            children.setdefault(name, []).extend(items)
     async with engine.begin() as conn:
         if rows:
             await conn.execute(insert(enterprises_table), rows)
-            await conn.execute(insert(representatives), reps)
+            for table in (representatives, members, business_lines, branches):
+                if children.get(table.name):
+                    await conn.execute(insert(table), children[table.name])
     return len(rows)
 
 

@@ -21,6 +21,7 @@ from ndx_runtime.rpc_args import (
     expected_version,
     next_token,
     page_size,
+    update_paths,
     ward_code,
 )
 
@@ -126,18 +127,7 @@ class PopulationApi(population_service_pb2_grpc.PopulationServiceServicer):
     ) -> citizen_pb2.Citizen:
         _citizen_id(request.citizen.citizen_id, "citizen.citizen_id")
         expected_version(request.expected_version)
-        paths = list(request.update_mask.paths)
-        if not paths:
-            raise InvalidInput.one("update_mask", "must name at least one field to change")
-        bad = [p for p in paths if p not in UPDATABLE_FIELDS]
-        if bad:
-            allowed = ", ".join(sorted(UPDATABLE_FIELDS))
-            raise InvalidInput(
-                [
-                    Violation("update_mask", f"{p!r} cannot be updated (allowed: {allowed})")
-                    for p in bad
-                ]
-            )
+        paths = update_paths(request.update_mask.paths, UPDATABLE_FIELDS)
         values = citizen_from_proto(request.citizen)
         changes = {p: getattr(values, p) for p in paths}
         saved = await handlers.update_citizen(

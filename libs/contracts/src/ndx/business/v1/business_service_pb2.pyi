@@ -148,3 +148,175 @@ class ChangeLegalStatusRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ChangeLegalStatusRequest: _TypeAlias = ChangeLegalStatusRequest  # noqa: Y015
+
+@_typing.final
+class BatchGetEnterprisesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTERPRISE_CODES_FIELD_NUMBER: _builtins.int
+    READ_MASK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def enterprise_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """1 to 1,000 tax codes."""
+
+    @_builtins.property
+    def read_mask(self) -> _field_mask_pb2.FieldMask: ...
+    def __init__(
+        self,
+        *,
+        enterprise_codes: _abc.Iterable[_builtins.str] | None = ...,
+        read_mask: _field_mask_pb2.FieldMask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["read_mask", b"read_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enterprise_codes", b"enterprise_codes", "read_mask", b"read_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchGetEnterprisesRequest: _TypeAlias = BatchGetEnterprisesRequest  # noqa: Y015
+
+@_typing.final
+class BatchGetEnterprisesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTERPRISES_FIELD_NUMBER: _builtins.int
+    MISSING_ENTERPRISE_CODES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def enterprises(self) -> _containers.RepeatedCompositeFieldContainer[_enterprise_pb2.Enterprise]:
+        """Found enterprises, in request order."""
+
+    @_builtins.property
+    def missing_enterprise_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Requested codes not on file."""
+
+    def __init__(
+        self,
+        *,
+        enterprises: _abc.Iterable[_enterprise_pb2.Enterprise] | None = ...,
+        missing_enterprise_codes: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enterprises", b"enterprises", "missing_enterprise_codes", b"missing_enterprise_codes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchGetEnterprisesResponse: _TypeAlias = BatchGetEnterprisesResponse  # noqa: Y015
+
+@_typing.final
+class ListEnterprisesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    REPRESENTATIVE_CITIZEN_ID_FIELD_NUMBER: _builtins.int
+    WARD_CODE_FIELD_NUMBER: _builtins.int
+    LEGAL_STATUS_FIELD_NUMBER: _builtins.int
+    READ_MASK_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """1 to 1,000; 0 means 100."""
+    page_token: _builtins.str
+    representative_citizen_id: _builtins.str
+    """Exactly one filter: a legal representative, a head-office ward, or a legal status."""
+    ward_code: _builtins.str
+    legal_status: _enterprise_pb2.LegalStatus.ValueType
+    @_builtins.property
+    def read_mask(self) -> _field_mask_pb2.FieldMask: ...
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        representative_citizen_id: _builtins.str = ...,
+        ward_code: _builtins.str = ...,
+        legal_status: _enterprise_pb2.LegalStatus.ValueType = ...,
+        read_mask: _field_mask_pb2.FieldMask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["read_mask", b"read_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["legal_status", b"legal_status", "page_size", b"page_size", "page_token", b"page_token", "read_mask", b"read_mask", "representative_citizen_id", b"representative_citizen_id", "ward_code", b"ward_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEnterprisesRequest: _TypeAlias = ListEnterprisesRequest  # noqa: Y015
+
+@_typing.final
+class ListEnterprisesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTERPRISES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def enterprises(self) -> _containers.RepeatedCompositeFieldContainer[_enterprise_pb2.Enterprise]: ...
+    def __init__(
+        self,
+        *,
+        enterprises: _abc.Iterable[_enterprise_pb2.Enterprise] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enterprises", b"enterprises", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEnterprisesResponse: _TypeAlias = ListEnterprisesResponse  # noqa: Y015
+
+@_typing.final
+class UpdateEnterpriseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTERPRISE_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    expected_version: _builtins.int
+    @_builtins.property
+    def enterprise(self) -> _enterprise_pb2.Enterprise:
+        """enterprise_code names the enterprise; the fields in update_mask carry the new values."""
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask: ...
+    def __init__(
+        self,
+        *,
+        enterprise: _enterprise_pb2.Enterprise | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+        expected_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["enterprise", b"enterprise", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enterprise", b"enterprise", "expected_version", b"expected_version", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateEnterpriseRequest: _TypeAlias = UpdateEnterpriseRequest  # noqa: Y015
+
+@_typing.final
+class ChangeLegalRepresentativeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTERPRISE_CODE_FIELD_NUMBER: _builtins.int
+    LEGAL_REPRESENTATIVES_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    enterprise_code: _builtins.str
+    expected_version: _builtins.int
+    @_builtins.property
+    def legal_representatives(self) -> _containers.RepeatedCompositeFieldContainer[_enterprise_pb2.LegalRepresentative]:
+        """The legal representatives from now on (at least one)."""
+
+    def __init__(
+        self,
+        *,
+        enterprise_code: _builtins.str = ...,
+        legal_representatives: _abc.Iterable[_enterprise_pb2.LegalRepresentative] | None = ...,
+        expected_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enterprise_code", b"enterprise_code", "expected_version", b"expected_version", "legal_representatives", b"legal_representatives"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangeLegalRepresentativeRequest: _TypeAlias = ChangeLegalRepresentativeRequest  # noqa: Y015

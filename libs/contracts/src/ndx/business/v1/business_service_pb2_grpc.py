@@ -41,6 +41,16 @@ class BusinessRegistryServiceStub:
                 request_serializer=ndx_dot_business_dot_v1_dot_business__service__pb2.GetEnterpriseRequest.SerializeToString,
                 response_deserializer=ndx_dot_business_dot_v1_dot_enterprise__pb2.Enterprise.FromString,
                 _registered_method=True)
+        self.BatchGetEnterprises = channel.unary_unary(
+                '/ndx.business.v1.BusinessRegistryService/BatchGetEnterprises',
+                request_serializer=ndx_dot_business_dot_v1_dot_business__service__pb2.BatchGetEnterprisesRequest.SerializeToString,
+                response_deserializer=ndx_dot_business_dot_v1_dot_business__service__pb2.BatchGetEnterprisesResponse.FromString,
+                _registered_method=True)
+        self.ListEnterprises = channel.unary_unary(
+                '/ndx.business.v1.BusinessRegistryService/ListEnterprises',
+                request_serializer=ndx_dot_business_dot_v1_dot_business__service__pb2.ListEnterprisesRequest.SerializeToString,
+                response_deserializer=ndx_dot_business_dot_v1_dot_business__service__pb2.ListEnterprisesResponse.FromString,
+                _registered_method=True)
         self.VerifyEnterprise = channel.unary_unary(
                 '/ndx.business.v1.BusinessRegistryService/VerifyEnterprise',
                 request_serializer=ndx_dot_business_dot_v1_dot_business__service__pb2.VerifyEnterpriseRequest.SerializeToString,
@@ -56,6 +66,16 @@ class BusinessRegistryServiceStub:
                 request_serializer=ndx_dot_business_dot_v1_dot_business__service__pb2.ChangeLegalStatusRequest.SerializeToString,
                 response_deserializer=ndx_dot_business_dot_v1_dot_enterprise__pb2.Enterprise.FromString,
                 _registered_method=True)
+        self.UpdateEnterprise = channel.unary_unary(
+                '/ndx.business.v1.BusinessRegistryService/UpdateEnterprise',
+                request_serializer=ndx_dot_business_dot_v1_dot_business__service__pb2.UpdateEnterpriseRequest.SerializeToString,
+                response_deserializer=ndx_dot_business_dot_v1_dot_enterprise__pb2.Enterprise.FromString,
+                _registered_method=True)
+        self.ChangeLegalRepresentative = channel.unary_unary(
+                '/ndx.business.v1.BusinessRegistryService/ChangeLegalRepresentative',
+                request_serializer=ndx_dot_business_dot_v1_dot_business__service__pb2.ChangeLegalRepresentativeRequest.SerializeToString,
+                response_deserializer=ndx_dot_business_dot_v1_dot_enterprise__pb2.Enterprise.FromString,
+                _registered_method=True)
 
 
 class BusinessRegistryServiceServicer:
@@ -64,6 +84,20 @@ class BusinessRegistryServiceServicer:
 
     def GetEnterprise(self, request, context):
         """One enterprise by tax code; NOT_FOUND when unknown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchGetEnterprises(self, request, context):
+        """Up to 1,000 enterprises by tax code; codes not on file are listed in missing_enterprise_codes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEnterprises(self, request, context):
+        """Enterprises a citizen legally represents, enterprises of a ward, or with a legal status.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -90,6 +124,20 @@ class BusinessRegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateEnterprise(self, request, context):
+        """Changes the fields named in update_mask; ABORTED when expected_version is stale.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeLegalRepresentative(self, request, context):
+        """Replaces the legal representatives; ABORTED when expected_version is stale.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BusinessRegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -97,6 +145,16 @@ def add_BusinessRegistryServiceServicer_to_server(servicer, server):
                     servicer.GetEnterprise,
                     request_deserializer=ndx_dot_business_dot_v1_dot_business__service__pb2.GetEnterpriseRequest.FromString,
                     response_serializer=ndx_dot_business_dot_v1_dot_enterprise__pb2.Enterprise.SerializeToString,
+            ),
+            'BatchGetEnterprises': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetEnterprises,
+                    request_deserializer=ndx_dot_business_dot_v1_dot_business__service__pb2.BatchGetEnterprisesRequest.FromString,
+                    response_serializer=ndx_dot_business_dot_v1_dot_business__service__pb2.BatchGetEnterprisesResponse.SerializeToString,
+            ),
+            'ListEnterprises': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEnterprises,
+                    request_deserializer=ndx_dot_business_dot_v1_dot_business__service__pb2.ListEnterprisesRequest.FromString,
+                    response_serializer=ndx_dot_business_dot_v1_dot_business__service__pb2.ListEnterprisesResponse.SerializeToString,
             ),
             'VerifyEnterprise': grpc.unary_unary_rpc_method_handler(
                     servicer.VerifyEnterprise,
@@ -111,6 +169,16 @@ def add_BusinessRegistryServiceServicer_to_server(servicer, server):
             'ChangeLegalStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.ChangeLegalStatus,
                     request_deserializer=ndx_dot_business_dot_v1_dot_business__service__pb2.ChangeLegalStatusRequest.FromString,
+                    response_serializer=ndx_dot_business_dot_v1_dot_enterprise__pb2.Enterprise.SerializeToString,
+            ),
+            'UpdateEnterprise': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateEnterprise,
+                    request_deserializer=ndx_dot_business_dot_v1_dot_business__service__pb2.UpdateEnterpriseRequest.FromString,
+                    response_serializer=ndx_dot_business_dot_v1_dot_enterprise__pb2.Enterprise.SerializeToString,
+            ),
+            'ChangeLegalRepresentative': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeLegalRepresentative,
+                    request_deserializer=ndx_dot_business_dot_v1_dot_business__service__pb2.ChangeLegalRepresentativeRequest.FromString,
                     response_serializer=ndx_dot_business_dot_v1_dot_enterprise__pb2.Enterprise.SerializeToString,
             ),
     }
@@ -142,6 +210,60 @@ class BusinessRegistryService:
             '/ndx.business.v1.BusinessRegistryService/GetEnterprise',
             ndx_dot_business_dot_v1_dot_business__service__pb2.GetEnterpriseRequest.SerializeToString,
             ndx_dot_business_dot_v1_dot_enterprise__pb2.Enterprise.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetEnterprises(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ndx.business.v1.BusinessRegistryService/BatchGetEnterprises',
+            ndx_dot_business_dot_v1_dot_business__service__pb2.BatchGetEnterprisesRequest.SerializeToString,
+            ndx_dot_business_dot_v1_dot_business__service__pb2.BatchGetEnterprisesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEnterprises(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ndx.business.v1.BusinessRegistryService/ListEnterprises',
+            ndx_dot_business_dot_v1_dot_business__service__pb2.ListEnterprisesRequest.SerializeToString,
+            ndx_dot_business_dot_v1_dot_business__service__pb2.ListEnterprisesResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -222,6 +344,60 @@ class BusinessRegistryService:
             target,
             '/ndx.business.v1.BusinessRegistryService/ChangeLegalStatus',
             ndx_dot_business_dot_v1_dot_business__service__pb2.ChangeLegalStatusRequest.SerializeToString,
+            ndx_dot_business_dot_v1_dot_enterprise__pb2.Enterprise.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateEnterprise(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ndx.business.v1.BusinessRegistryService/UpdateEnterprise',
+            ndx_dot_business_dot_v1_dot_business__service__pb2.UpdateEnterpriseRequest.SerializeToString,
+            ndx_dot_business_dot_v1_dot_enterprise__pb2.Enterprise.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeLegalRepresentative(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ndx.business.v1.BusinessRegistryService/ChangeLegalRepresentative',
+            ndx_dot_business_dot_v1_dot_business__service__pb2.ChangeLegalRepresentativeRequest.SerializeToString,
             ndx_dot_business_dot_v1_dot_enterprise__pb2.Enterprise.FromString,
             options,
             channel_credentials,

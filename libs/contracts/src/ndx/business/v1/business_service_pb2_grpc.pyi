@@ -36,12 +36,20 @@ class BusinessRegistryServiceStub:
     def __new__(cls, channel: _aio.Channel) -> BusinessRegistryServiceAsyncStub: ...
     GetEnterprise: _grpc.UnaryUnaryMultiCallable[_business_service_pb2.GetEnterpriseRequest, _enterprise_pb2.Enterprise]
     """One enterprise by tax code; NOT_FOUND when unknown."""
+    BatchGetEnterprises: _grpc.UnaryUnaryMultiCallable[_business_service_pb2.BatchGetEnterprisesRequest, _business_service_pb2.BatchGetEnterprisesResponse]
+    """Up to 1,000 enterprises by tax code; codes not on file are listed in missing_enterprise_codes."""
+    ListEnterprises: _grpc.UnaryUnaryMultiCallable[_business_service_pb2.ListEnterprisesRequest, _business_service_pb2.ListEnterprisesResponse]
+    """Enterprises a citizen legally represents, enterprises of a ward, or with a legal status."""
     VerifyEnterprise: _grpc.UnaryUnaryMultiCallable[_business_service_pb2.VerifyEnterpriseRequest, _business_service_pb2.VerifyEnterpriseResponse]
     """Answers yes/no claims about an enterprise without revealing any of its data."""
     RegisterEnterprise: _grpc.UnaryUnaryMultiCallable[_business_service_pb2.RegisterEnterpriseRequest, _enterprise_pb2.Enterprise]
     """Registers a new enterprise (version 1); ALREADY_EXISTS when the tax code is taken."""
     ChangeLegalStatus: _grpc.UnaryUnaryMultiCallable[_business_service_pb2.ChangeLegalStatusRequest, _enterprise_pb2.Enterprise]
     """Moves the enterprise to another legal status; ABORTED when expected_version is stale."""
+    UpdateEnterprise: _grpc.UnaryUnaryMultiCallable[_business_service_pb2.UpdateEnterpriseRequest, _enterprise_pb2.Enterprise]
+    """Changes the fields named in update_mask; ABORTED when expected_version is stale."""
+    ChangeLegalRepresentative: _grpc.UnaryUnaryMultiCallable[_business_service_pb2.ChangeLegalRepresentativeRequest, _enterprise_pb2.Enterprise]
+    """Replaces the legal representatives; ABORTED when expected_version is stale."""
 
 @_typing.type_check_only
 class BusinessRegistryServiceAsyncStub(BusinessRegistryServiceStub):
@@ -50,12 +58,20 @@ class BusinessRegistryServiceAsyncStub(BusinessRegistryServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetEnterprise: _aio.UnaryUnaryMultiCallable[_business_service_pb2.GetEnterpriseRequest, _enterprise_pb2.Enterprise]  # type: ignore[assignment]
     """One enterprise by tax code; NOT_FOUND when unknown."""
+    BatchGetEnterprises: _aio.UnaryUnaryMultiCallable[_business_service_pb2.BatchGetEnterprisesRequest, _business_service_pb2.BatchGetEnterprisesResponse]  # type: ignore[assignment]
+    """Up to 1,000 enterprises by tax code; codes not on file are listed in missing_enterprise_codes."""
+    ListEnterprises: _aio.UnaryUnaryMultiCallable[_business_service_pb2.ListEnterprisesRequest, _business_service_pb2.ListEnterprisesResponse]  # type: ignore[assignment]
+    """Enterprises a citizen legally represents, enterprises of a ward, or with a legal status."""
     VerifyEnterprise: _aio.UnaryUnaryMultiCallable[_business_service_pb2.VerifyEnterpriseRequest, _business_service_pb2.VerifyEnterpriseResponse]  # type: ignore[assignment]
     """Answers yes/no claims about an enterprise without revealing any of its data."""
     RegisterEnterprise: _aio.UnaryUnaryMultiCallable[_business_service_pb2.RegisterEnterpriseRequest, _enterprise_pb2.Enterprise]  # type: ignore[assignment]
     """Registers a new enterprise (version 1); ALREADY_EXISTS when the tax code is taken."""
     ChangeLegalStatus: _aio.UnaryUnaryMultiCallable[_business_service_pb2.ChangeLegalStatusRequest, _enterprise_pb2.Enterprise]  # type: ignore[assignment]
     """Moves the enterprise to another legal status; ABORTED when expected_version is stale."""
+    UpdateEnterprise: _aio.UnaryUnaryMultiCallable[_business_service_pb2.UpdateEnterpriseRequest, _enterprise_pb2.Enterprise]  # type: ignore[assignment]
+    """Changes the fields named in update_mask; ABORTED when expected_version is stale."""
+    ChangeLegalRepresentative: _aio.UnaryUnaryMultiCallable[_business_service_pb2.ChangeLegalRepresentativeRequest, _enterprise_pb2.Enterprise]  # type: ignore[assignment]
+    """Replaces the legal representatives; ABORTED when expected_version is stale."""
 
 class BusinessRegistryServiceServicer(metaclass=_abc_1.ABCMeta):
     """The business registry: enterprises under the Law on Enterprises 2020."""
@@ -67,6 +83,22 @@ class BusinessRegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_enterprise_pb2.Enterprise, _abc.Awaitable[_enterprise_pb2.Enterprise]]:
         """One enterprise by tax code; NOT_FOUND when unknown."""
+
+    @_abc_1.abstractmethod
+    def BatchGetEnterprises(
+        self,
+        request: _business_service_pb2.BatchGetEnterprisesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_business_service_pb2.BatchGetEnterprisesResponse, _abc.Awaitable[_business_service_pb2.BatchGetEnterprisesResponse]]:
+        """Up to 1,000 enterprises by tax code; codes not on file are listed in missing_enterprise_codes."""
+
+    @_abc_1.abstractmethod
+    def ListEnterprises(
+        self,
+        request: _business_service_pb2.ListEnterprisesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_business_service_pb2.ListEnterprisesResponse, _abc.Awaitable[_business_service_pb2.ListEnterprisesResponse]]:
+        """Enterprises a citizen legally represents, enterprises of a ward, or with a legal status."""
 
     @_abc_1.abstractmethod
     def VerifyEnterprise(
@@ -91,5 +123,21 @@ class BusinessRegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_enterprise_pb2.Enterprise, _abc.Awaitable[_enterprise_pb2.Enterprise]]:
         """Moves the enterprise to another legal status; ABORTED when expected_version is stale."""
+
+    @_abc_1.abstractmethod
+    def UpdateEnterprise(
+        self,
+        request: _business_service_pb2.UpdateEnterpriseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_enterprise_pb2.Enterprise, _abc.Awaitable[_enterprise_pb2.Enterprise]]:
+        """Changes the fields named in update_mask; ABORTED when expected_version is stale."""
+
+    @_abc_1.abstractmethod
+    def ChangeLegalRepresentative(
+        self,
+        request: _business_service_pb2.ChangeLegalRepresentativeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_enterprise_pb2.Enterprise, _abc.Awaitable[_enterprise_pb2.Enterprise]]:
+        """Replaces the legal representatives; ABORTED when expected_version is stale."""
 
 def add_BusinessRegistryServiceServicer_to_server(servicer: BusinessRegistryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

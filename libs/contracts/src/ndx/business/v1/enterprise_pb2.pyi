@@ -21,6 +21,23 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _BranchStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _BranchStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BranchStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    BRANCH_STATUS_UNSPECIFIED: _BranchStatus.ValueType  # 0
+    BRANCH_STATUS_OPERATING: _BranchStatus.ValueType  # 1
+    BRANCH_STATUS_CLOSED: _BranchStatus.ValueType  # 2
+
+class BranchStatus(_BranchStatus, metaclass=_BranchStatusEnumTypeWrapper): ...
+
+BRANCH_STATUS_UNSPECIFIED: BranchStatus.ValueType  # 0
+BRANCH_STATUS_OPERATING: BranchStatus.ValueType  # 1
+BRANCH_STATUS_CLOSED: BranchStatus.ValueType  # 2
+Global___BranchStatus: _TypeAlias = BranchStatus  # noqa: Y015
+
 class _EnterpriseType:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -92,6 +109,9 @@ class Enterprise(_message.Message):
     REPRESENTATIVE_DECEASED_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    MEMBERS_FIELD_NUMBER: _builtins.int
+    BUSINESS_LINES_FIELD_NUMBER: _builtins.int
+    BRANCHES_FIELD_NUMBER: _builtins.int
     enterprise_code: _builtins.str
     name: _builtins.str
     foreign_name: _builtins.str
@@ -110,6 +130,16 @@ class Enterprise(_message.Message):
     def legal_representatives(self) -> _containers.RepeatedCompositeFieldContainer[Global___LegalRepresentative]: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def members(self) -> _containers.RepeatedCompositeFieldContainer[Global___Member]:
+        """Members (LLC) or founding shareholders (joint-stock) and their contributions."""
+
+    @_builtins.property
+    def business_lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___BusinessLine]:
+        """Business lines as VSIC 2018 four-digit classes; exactly one is the main line."""
+
+    @_builtins.property
+    def branches(self) -> _containers.RepeatedCompositeFieldContainer[Global___Branch]: ...
     def __init__(
         self,
         *,
@@ -126,14 +156,106 @@ class Enterprise(_message.Message):
         representative_deceased: _builtins.bool = ...,
         version: _builtins.int = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        members: _abc.Iterable[Global___Member] | None = ...,
+        business_lines: _abc.Iterable[Global___BusinessLine] | None = ...,
+        branches: _abc.Iterable[Global___Branch] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["founding_date", b"founding_date", "head_office", b"head_office", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["charter_capital_vnd", b"charter_capital_vnd", "enterprise_code", b"enterprise_code", "foreign_name", b"foreign_name", "founding_date", b"founding_date", "head_office", b"head_office", "legal_representatives", b"legal_representatives", "legal_status", b"legal_status", "name", b"name", "representative_deceased", b"representative_deceased", "short_name", b"short_name", "type", b"type", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["branches", b"branches", "business_lines", b"business_lines", "charter_capital_vnd", b"charter_capital_vnd", "enterprise_code", b"enterprise_code", "foreign_name", b"foreign_name", "founding_date", b"founding_date", "head_office", b"head_office", "legal_representatives", b"legal_representatives", "legal_status", b"legal_status", "members", b"members", "name", b"name", "representative_deceased", b"representative_deceased", "short_name", b"short_name", "type", b"type", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Enterprise: _TypeAlias = Enterprise  # noqa: Y015
+
+@_typing.final
+class Member(_message.Message):
+    """A member or shareholder: a citizen (citizen_id) or an institution (enterprise_code)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CITIZEN_ID_FIELD_NUMBER: _builtins.int
+    ENTERPRISE_CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CAPITAL_CONTRIBUTION_VND_FIELD_NUMBER: _builtins.int
+    citizen_id: _builtins.str
+    enterprise_code: _builtins.str
+    name: _builtins.str
+    capital_contribution_vnd: _builtins.int
+    """Capital contributed, in VND; the contributions add up to at most the charter capital."""
+    def __init__(
+        self,
+        *,
+        citizen_id: _builtins.str = ...,
+        enterprise_code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        capital_contribution_vnd: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capital_contribution_vnd", b"capital_contribution_vnd", "citizen_id", b"citizen_id", "enterprise_code", b"enterprise_code", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Member: _TypeAlias = Member  # noqa: Y015
+
+@_typing.final
+class BusinessLine(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VSIC_CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    MAIN_FIELD_NUMBER: _builtins.int
+    vsic_code: _builtins.str
+    """VSIC 2018 four-digit class, e.g. "6201" (computer programming)."""
+    name: _builtins.str
+    """The class name, filled in by the registry."""
+    main: _builtins.bool
+    def __init__(
+        self,
+        *,
+        vsic_code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        main: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["main", b"main", "name", b"name", "vsic_code", b"vsic_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BusinessLine: _TypeAlias = BusinessLine  # noqa: Y015
+
+@_typing.final
+class Branch(_message.Message):
+    """A dependent unit with its own 13-digit code: the enterprise code, "-", three digits."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BRANCH_CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    branch_code: _builtins.str
+    name: _builtins.str
+    status: Global___BranchStatus.ValueType
+    @_builtins.property
+    def address(self) -> _types_pb2.Address: ...
+    def __init__(
+        self,
+        *,
+        branch_code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        address: _types_pb2.Address | None = ...,
+        status: Global___BranchStatus.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["address", b"address"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "branch_code", b"branch_code", "name", b"name", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Branch: _TypeAlias = Branch  # noqa: Y015
 
 @_typing.final
 class LegalRepresentative(_message.Message):
