@@ -50,7 +50,6 @@ print(json.dumps({
 }, ensure_ascii=False, indent=2))'
 say "   (the full event: uv run ndx events tail $topic --from-beginning --key $id)"
 
-say "Done. Stop everything with 'make down'; run the tests with 'make test'."
 
 land() { $UV run --frozen python -c "import json; print(json.load(open('.ndx/seed.json'))['land']['samples'][0]['$1'])"; }
 parcel=$(land parcel_id); holder=$(land citizen_id); holder_name=$(land full_name)
@@ -68,3 +67,5 @@ sleep 2
 ndx call land/GetParcel "{\"parcel_id\": \"$parcel\", \"read_mask\": \"parcelId,holders,version\"}" \
   --via land --as ndx-admin
 ndx consumers status --group ndx-land | tail -n 1
+
+say "Done. Stop everything with 'make down'; run the tests with 'make test'."

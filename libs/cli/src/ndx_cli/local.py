@@ -159,13 +159,13 @@ def down(settings: CliSettings) -> None:
 def status(settings: CliSettings) -> None:
     home = settings.home.resolve()
     kafka = KafkaStack(home)
-    click.echo(f"kafka              {'running' if kafka.is_running() else 'stopped'}")
+    click.echo(f"kafka                  {'running' if kafka.is_running() else 'stopped'}")
     for service in SERVICES:
         pid = read_pid(home / "run" / f"{service.name}.pid")
         state = "stopped"
         if pid and is_alive(pid):
             state = f"running (pid {pid}) " + ("healthy" if healthy(service, home) else "not ready")
-        click.echo(f"{service.name:<18} {state}")
+        click.echo(f"{service.name:<22} {state}")
     if kafka.is_running():
         consumer_lag(kafka.bootstrap)
 
@@ -181,11 +181,11 @@ def consumer_lag(bootstrap: str) -> None:
     for group in GROUPS:
         rows = asyncio.run(group_status(bootstrap, group))
         if not rows:
-            click.echo(f"{group:<18} no committed offsets yet")
+            click.echo(f"{group:<22} no committed offsets yet")
             continue
         lag = sum(r.lag for r in rows)
         topics = ", ".join(sorted({r.topic for r in rows}))
-        click.echo(f"{group:<18} lag {lag} on {topics}")
+        click.echo(f"{group:<22} lag {lag} on {topics}")
 
 
 def step(text: str) -> None:
