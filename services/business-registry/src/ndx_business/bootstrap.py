@@ -33,17 +33,14 @@ async def start(
         service_name=SERVICE_NAME,
         secure=secure,
     )
-    if settings.follow_citizens:
-        await follow_citizens(
-            service,
-            topic=settings.citizen_topic,
-            group_id=settings.consumer_group,
-            inbox=inbox,
-            new_uow=new_uow,
-            references=representatives.c.citizen_id,
-            renamed=handlers.apply_citizen_renamed,
-            died=handlers.apply_citizen_died,
-        )
+    await follow_citizens(
+        service,
+        new_uow,
+        inbox=inbox,
+        references=representatives.c.citizen_id,
+        renamed=handlers.apply_citizen_renamed,
+        died=handlers.apply_citizen_died,
+    )
     return service
 
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
 
-from ndx_population.config import TOPIC as CITIZEN_TOPIC
+from ndx_population.subscribers import FollowsCitizens
 from ndx_runtime.settings import ServiceSettings
 
 TOPIC = "ndx.land.parcel.v1"
 SOURCE = "//ndx.gov.vn/land"
 
 
-class LandSettings(ServiceSettings):
+class LandSettings(ServiceSettings, FollowsCitizens):
     model_config = SettingsConfigDict(env_prefix="LAND_", extra="ignore", frozen=True)
 
     service_name: str = "land"
@@ -25,6 +25,4 @@ class LandSettings(ServiceSettings):
     # Per-entity order needs one partition per key; six spread the parcels over brokers.
     topic_partitions: int = 6
     # Holders' names and deaths follow the population registry's citizen events.
-    follow_citizens: bool = True
-    citizen_topic: str = CITIZEN_TOPIC
     consumer_group: str = "ndx-land"

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from google.protobuf.message import DecodeError
+from pydantic_settings import BaseSettings
 from sqlalchemy import Column, Connection, Table, select
 
 from ndx.common.v1 import types_pb2
@@ -26,7 +27,7 @@ from ndx_runtime.service import RunningService
 from ndx_runtime.topics import ensure_topics, entity_topic
 from ndx_runtime.uow import SqlUnitOfWork
 
-from .config import PARTITIONS
+from .config import PARTITIONS, TOPIC
 
 SOURCE = "ndx.population.citizen"
 EVENT_TYPE = events_pb2.CitizenChanged.DESCRIPTOR.full_name
@@ -118,30 +119,43 @@ def citizen_event_handler(
     return handle
 
 
+class FollowsCitizens(BaseSettings):
+    """Settings of a registry that mirrors citizens (mixed into its service settings)."""
+
+    follow_citizens: bool = True
+    citizen_topic: str = TOPIC
+    # Set by each registry to its own group, e.g. "ndx-land".
+    consumer_group: str = ""
+
+
 async def follow_citizens(
     service: RunningService,
-    *,
-    topic: str,
-    group_id: str,
-    inbox: Table,
     new_uow: Callable[[], SqlUnitOfWork],
+    *,
+    inbox: Table,
     references: Column[str],
     renamed: Apply,
     died: Apply,
-) -> EventConsumer:
-    """Starts a consumer group on the citizen topic applying renames and deaths; the service
-    stops it on shutdown. The topic is created as the population registry would create it if
-    it does not exist yet, so the group is assigned its partitions from the start."""
+) -> EventConsumer | None:
+    """Starts a consumer group on the citizen topic applying renames and deaths, unless the
+    settings turn it off; the service stops it on shutdown. The topic is created as the
+    population registry would create it if it does not exist yet, so the group is assigned
+    its partitions from the start."""
     settings = service.settings
-    spec = entity_topic(topic, PARTITIONS)
+    assert isinstance(settings, FollowsCitizens), (
+        "the service's settings must mix in FollowsCitizens"
+    )
+    if not settings.follow_citizens:
+        return None
+    spec = entity_topic(settings.citizen_topic, PARTITIONS)
     await ensure_topics(settings.kafka_bootstrap_servers, [spec])
     handler = citizen_event_handler(
         service.db, inbox, new_uow, references=references, renamed=renamed, died=died
     )
     consumer = EventConsumer(
         settings.kafka_bootstrap_servers,
-        topic,
-        group_id,
+        settings.citizen_topic,
+        settings.consumer_group or f"ndx-{settings.service_name}",
         batch_handler=handler,
         client_id=f"ndx-{settings.service_name}",
     )

@@ -7,9 +7,11 @@ from datetime import date
 from typing import Any
 
 from ndx_runtime.clock import Clock
-from ndx_runtime.errors import InvalidInput, NotFound
+from ndx_runtime.errors import InvalidInput
 from ndx_runtime.places import address_violations, complete
+from ndx_runtime.use_cases import change, count_changed
 
+from ..adapters.repository import EnterpriseRepository
 from ..domain.model import Enterprise
 from ..domain.values import LegalStatus, Representative
 from .unit_of_work import BusinessUnitOfWork
@@ -49,12 +51,13 @@ async def change_legal_status(
     uow: BusinessUnitOfWork,
     clock: Clock,
 ) -> Enterprise:
-    async with uow:
-        enterprise = await _load(uow, enterprise_code)
-        enterprise.check_version(expected_version)
-        enterprise.change_legal_status(status, clock.now())
-        await uow.commit()
-    return enterprise
+    return await change(
+        uow,
+        _enterprises,
+        enterprise_code,
+        expected_version,
+        lambda e: e.change_legal_status(status, clock.now()),
+    )
 
 
 async def update_enterprise(
@@ -64,12 +67,13 @@ async def update_enterprise(
     uow: BusinessUnitOfWork,
     clock: Clock,
 ) -> Enterprise:
-    async with uow:
-        enterprise = await _load(uow, enterprise_code)
-        enterprise.check_version(expected_version)
-        enterprise.apply_update(_places(changes), clock.now())
-        await uow.commit()
-    return enterprise
+    return await change(
+        uow,
+        _enterprises,
+        enterprise_code,
+        expected_version,
+        lambda e: e.apply_update(_places(changes), clock.now()),
+    )
 
 
 async def change_legal_representative(
@@ -79,39 +83,33 @@ async def change_legal_representative(
     uow: BusinessUnitOfWork,
     clock: Clock,
 ) -> Enterprise:
-    async with uow:
-        enterprise = await _load(uow, enterprise_code)
-        enterprise.check_version(expected_version)
-        enterprise.change_representatives(representatives, clock.now())
-        await uow.commit()
-    return enterprise
+    return await change(
+        uow,
+        _enterprises,
+        enterprise_code,
+        expected_version,
+        lambda e: e.change_representatives(representatives, clock.now()),
+    )
 
 
 async def apply_citizen_renamed(citizen_id: str, full_name: str, uow: BusinessUnitOfWork) -> int:
     """Follows a citizen's new name into every enterprise they represent, inside the caller's
     open unit of work; returns how many enterprises changed (each publishes its own
     EnterpriseChanged)."""
-    changed = 0
-    for enterprise in await uow.enterprises.for_representative(citizen_id):
-        before = enterprise.version
-        enterprise.rename_representative(citizen_id, full_name, Clock().now())
-        changed += enterprise.version != before
-    return changed
+    now = Clock().now()
+    represented = await uow.enterprises.for_representative(citizen_id)
+    return count_changed(represented, lambda e: e.rename_representative(citizen_id, full_name, now))
 
 
 async def apply_citizen_died(citizen_id: str, date_of_death: date, uow: BusinessUnitOfWork) -> int:
     """Marks the citizen deceased in every enterprise they represent, inside the caller's open
     unit of work; returns how many enterprises changed (a replayed death changes none)."""
-    changed = 0
-    for enterprise in await uow.enterprises.for_representative(citizen_id):
-        before = enterprise.version
-        enterprise.representative_died(citizen_id, date_of_death, Clock().now())
-        changed += enterprise.version != before
-    return changed
+    now = Clock().now()
+    represented = await uow.enterprises.for_representative(citizen_id)
+    return count_changed(
+        represented, lambda e: e.representative_died(citizen_id, date_of_death, now)
+    )
 
 
-async def _load(uow: BusinessUnitOfWork, enterprise_code: str) -> Enterprise:
-    enterprise = await uow.enterprises.get(enterprise_code)
-    if enterprise is None:
-        raise NotFound("enterprise", enterprise_code)
-    return enterprise
+def _enterprises(uow: BusinessUnitOfWork) -> EnterpriseRepository:
+    return uow.enterprises

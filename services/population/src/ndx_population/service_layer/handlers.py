@@ -6,8 +6,9 @@ from datetime import date
 from typing import Any
 
 from ndx_runtime.clock import Clock
-from ndx_runtime.errors import InvalidInput, NotFound
+from ndx_runtime.errors import InvalidInput
 from ndx_runtime.places import address_violations, complete
+from ndx_runtime.use_cases import change
 
 from ..adapters.tables import ADDRESS_FIELDS
 from ..domain.model import Citizen
@@ -32,12 +33,13 @@ async def update_citizen(
     clock: Clock,
 ) -> Citizen:
     changes = resolve_addresses(changes)
-    async with uow:
-        citizen = await _load(uow, citizen_id)
-        citizen.check_version(expected_version)
-        citizen.apply_update(changes, clock.today(), clock.now())
-        await uow.commit()
-    return citizen
+    return await change(
+        uow,
+        lambda u: u.citizens,
+        citizen_id,
+        expected_version,
+        lambda c: c.apply_update(changes, clock.today(), clock.now()),
+    )
 
 
 async def record_death(
@@ -47,19 +49,13 @@ async def record_death(
     uow: PopulationUnitOfWork,
     clock: Clock,
 ) -> Citizen:
-    async with uow:
-        citizen = await _load(uow, citizen_id)
-        citizen.check_version(expected_version)
-        citizen.record_death(date_of_death, clock.today(), clock.now())
-        await uow.commit()
-    return citizen
-
-
-async def _load(uow: PopulationUnitOfWork, citizen_id: str) -> Citizen:
-    citizen = await uow.citizens.get(citizen_id)
-    if citizen is None:
-        raise NotFound("citizen", citizen_id)
-    return citizen
+    return await change(
+        uow,
+        lambda u: u.citizens,
+        citizen_id,
+        expected_version,
+        lambda c: c.record_death(date_of_death, clock.today(), clock.now()),
+    )
 
 
 def check_addresses(citizen: Citizen) -> None:
