@@ -322,7 +322,8 @@ async def main() -> None:
     parser.add_argument("--parcels", type=int, default=8_000)
     parser.add_argument("--enterprises", type=int, default=3_000)
     parser.add_argument("--deaths", type=int, default=1_000)
-    parser.add_argument("--rate", type=float, default=50.0, help="Deaths per second.")
+    parser.add_argument("--rate", type=float, default=20.0, help="Deaths per second.")
+    parser.add_argument("--name", default="propagation", help="Results file name.")
     parser.add_argument("--backlog", type=int, default=100_000)
     args = parser.parse_args()
 
@@ -337,7 +338,7 @@ async def main() -> None:
     target = 250.0
     worst = max(latency["land"]["p99_ms"], latency["business"]["p99_ms"])  # type: ignore[index]
     write_result(
-        "propagation",
+        args.name,
         {
             "citizens": args.citizens,
             "parcels": args.parcels,
