@@ -159,44 +159,56 @@ async def test_a_rename_follows_into_the_enterprise(exchange: Exchange) -> None:
 
 
 async def test_redelivered_and_older_events_change_nothing(exchange: Exchange) -> None:
-    (code, citizen_id), (_, other_id) = await sole_representatives(exchange, 2)
-    await rename(exchange, citizen_id, "Lê Văn Một")
-    await record_death(exchange, citizen_id)
+    reps = await sole_representatives(exchange, 3)
+    (code, rep_id) = reps[0]
+    holder_id, parcel_ids = await holder_of_parcels(exchange)
+    other_id = next(c for _, c in reps[1:] if c not in {rep_id, holder_id})
+    followed = sorted({rep_id, holder_id})
+    for citizen_id in followed:
+        await rename(exchange, citizen_id, "Lê Văn Một")
+        await record_death(exchange, citizen_id)
 
-    async def dead() -> bool:
-        return (await enterprise(exchange, code)).representative_deceased
+    async def state() -> tuple[object, ...]:
+        return (
+            await enterprise(exchange, code),
+            *[await parcel(exchange, p) for p in parcel_ids],
+        )
 
-    await eventually(dead)
-    settled = await enterprise(exchange, code)
-    records = await read_topic(
-        exchange.population.settings.kafka_bootstrap_servers, exchange.citizen_topic, at_least=2
-    )
-    mine = [r for r in records if r.key == citizen_id.encode()]
-    assert len(mine) == 2
-    rename_record, death_record = mine
-    consumer = exchange.business.consumers[0]
-    handled = consumer.stats.handled
-    producer = create_producer(exchange.population.settings.kafka_bootstrap_servers, "test")
+    async def all_dead() -> bool:
+        company, *parcels = await state()
+        holders = [h for p in parcels for h in p.holders if h.citizen_id == holder_id]  # type: ignore[attr-defined]
+        return company.representative_deceased and all(h.deceased for h in holders)  # type: ignore[attr-defined]
+
+    await eventually(all_dead)
+    settled = await state()
+    bootstrap = exchange.population.settings.kafka_bootstrap_servers
+    records = await read_topic(bootstrap, exchange.citizen_topic, at_least=2 * len(followed))
+    replays = []
+    for citizen_id in followed:
+        rename_record, death_record = [r for r in records if r.key == citizen_id.encode()]
+        # The death again, then the older rename after the newer death.
+        replays += [death_record, rename_record]
+    consumers = [c for m in (exchange.business, exchange.land) for c in m.consumers]
+    handled = [c.stats.handled for c in consumers]
+    producer = create_producer(bootstrap, "test")
     await producer.start()
     try:
-        # The death again, then the older rename after the newer death.
-        for record in (death_record, rename_record):
+        for record in replays:
             await producer.send_and_wait(
-                exchange.citizen_topic,
-                record.value,
-                key=record.key,
-                headers=list(record.headers),
+                exchange.citizen_topic, record.value, key=record.key, headers=list(record.headers)
             )
     finally:
         await producer.stop()
-    # Two replays and a fresh event on another citizen: wait until all three are handled.
+    # The replays and a fresh event on another citizen: wait until every mirror handled them.
     await rename(exchange, other_id, "Phạm Thị Hai")
 
     async def caught_up() -> bool:
-        return consumer.stats.handled >= handled + 3
+        return all(
+            c.stats.handled >= h + len(replays) + 1 for c, h in zip(consumers, handled, strict=True)
+        )
 
     await eventually(caught_up)
-    assert await enterprise(exchange, code) == settled
+    assert await state() == settled
 
 
 async def test_a_poison_record_is_dead_lettered_and_the_next_one_applied(
