@@ -41,7 +41,7 @@ lint: install tools proto-check ## ruff, mypy (strict), buf lint, and generated 
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
 	@$(RUN) mypy libs/runtime/src libs/refdata/src libs/cli/src services/population/src \
-	  services/land/src services/business-registry/src
+	  services/land/src services/business-registry/src services/gateway/src
 	@npx --no-install buf lint
 
 proto: install ## Regenerate Python code from proto/

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
-from google.protobuf import descriptor_pool, json_format, message_factory
+from google.protobuf import json_format, message_factory
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 
-import ndx
+from ndx_runtime.contracts import load_contracts
 from ndx_runtime.tls import channel_credentials
-
-
-def load_contracts() -> descriptor_pool.DescriptorPool:
-    """Imports every generated module so that the default pool knows all NDX types."""
-    for info in pkgutil.walk_packages(ndx.__path__, "ndx."):
-        if info.name.endswith("_pb2"):
-            importlib.import_module(info.name)
-    return descriptor_pool.Default()
 
 
 def find_method(service: str, method: str) -> MethodDescriptor:

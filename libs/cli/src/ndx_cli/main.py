@@ -262,5 +262,14 @@ def status() -> None:
     run(CliSettings())
 
 
+def _add_policy_commands() -> None:
+    from .policy_cmd import policy
+
+    cli.add_command(policy)
+
+
+_add_policy_commands()
+
+
 if __name__ == "__main__":
     cli()

@@ -1,0 +1,1 @@
+"""NDX gateway: the only door for agencies."""

@@ -1,0 +1,72 @@
+"""The policy file as written: a versioned YAML document (see default.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Quota(_Strict):
+    requests: int = Field(gt=0)
+    per_seconds: int = Field(gt=0)
+
+
+class Purpose(_Strict):
+    """What one agency may do for one legal purpose (procedure code)."""
+
+    description: str
+    # Full method names, "ndx.population.v1.PopulationService/GetCitizen"; "Service/*" for all.
+    methods: list[str] = []
+    # Readable field paths, "ndx.population.v1.Citizen.permanent_address" (nested and ".*").
+    read: list[str] = []
+    # Fields the agency may make claims about without reading them.
+    verify: list[str] = []
+    quota: Quota | None = None
+
+
+class Agency(_Strict):
+    description: str
+    purposes: dict[str, Purpose] = {}
+
+
+class Registry(_Strict):
+    """A registry behind the gateway: its service, the resource it serves, who owns it."""
+
+    service: str
+    resource: str
+    owner: str
+    writes: list[str] = []
+    verifies: list[str] = []
+
+
+class PolicyDocument(_Strict):
+    version: str
+    registries: dict[str, Registry]
+    agencies: dict[str, Agency]
+
+
+class PolicyError(Exception):
+    """A policy that cannot be used; each problem names where it is in the file."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def load_document(path: Path) -> PolicyDocument:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise PolicyError([f"{path}: {e}"]) from None
+    try:
+        return PolicyDocument.model_validate(raw)
+    except ValidationError as e:
+        raise PolicyError(
+            [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()]
+        ) from None
