@@ -15,7 +15,7 @@ from ndx_business.adapters.tables import metadata, outbox
 from ndx_business.bootstrap import start
 from ndx_business.config import BusinessSettings
 from ndx_business.domain.model import Enterprise
-from ndx_business.domain.values import Address, EnterpriseType, Representative
+from ndx_business.domain.values import Address, EnterpriseType, Member, Representative
 from ndx_business.service_layer.unit_of_work import BusinessUnitOfWork
 from ndx_refdata import gazetteer
 from ndx_runtime.db import Database
@@ -49,16 +49,19 @@ def make_enterprise() -> MakeEnterprise:
 
 
 def _enterprise(code: str = "0100233488", *reps: Representative) -> Enterprise:
+    """A single-member LLC owned wholly by its first legal representative."""
     ward = gazetteer().provinces[0].wards[0]
+    reps = reps or (Representative("001085012345", "Nguyễn Văn An", "Giám đốc"),)
+    owner = reps[0]
     return Enterprise(
         enterprise_code=code,
         name="Công ty TNHH Thương mại Hoà Bình",
         type=EnterpriseType.SINGLE_MEMBER_LLC,
         head_office=Address("", ward.code, "12 Lê Lợi"),
-        legal_representatives=reps
-        or (Representative("001085012345", "Nguyễn Văn An", "Giám đốc"),),
+        legal_representatives=reps,
         founding_date=date(2015, 3, 1),
         charter_capital_vnd=5_000_000_000,
+        members=(Member(owner.full_name, 5_000_000_000, 10_000, citizen_id=owner.citizen_id),),
     )
 
 

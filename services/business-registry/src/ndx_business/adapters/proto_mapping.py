@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import UTC, date
 
 from ndx.business.v1 import enterprise_pb2, events_pb2
 from ndx_runtime.change_events import change_message
+from ndx_runtime.errors import InvalidInput, Violation
 from ndx_runtime.proto_values import (
     address_from_proto,
     address_to_proto,
@@ -54,6 +56,7 @@ def enterprise_to_proto(e: Enterprise) -> enterprise_pb2.Enterprise:
             enterprise_code=m.enterprise_code,
             name=m.name,
             capital_contribution_vnd=m.capital_contribution_vnd,
+            ownership_percent=m.ownership_basis_points / 100,
         )
     for line in e.business_lines:
         out.business_lines.add(
@@ -90,10 +93,7 @@ def enterprise_from_proto(p: enterprise_pb2.Enterprise) -> Enterprise:
         charter_capital_vnd=p.charter_capital_vnd,
         founding_date=date_from_proto(p.founding_date, "founding_date") or date.min,
         legal_representatives=representatives_from_proto(p.legal_representatives),
-        members=tuple(
-            Member(m.name.strip(), m.capital_contribution_vnd, m.citizen_id, m.enterprise_code)
-            for m in p.members
-        ),
+        members=members_from_proto(p.members),
         business_lines=tuple(BusinessLine(b.vsic_code.strip(), b.main) for b in p.business_lines),
         branches=tuple(
             Branch(
@@ -106,6 +106,33 @@ def enterprise_from_proto(p: enterprise_pb2.Enterprise) -> Enterprise:
             for i, b in enumerate(p.branches)
         ),
     )
+
+
+def members_from_proto(members: Iterable[enterprise_pb2.Member]) -> tuple[Member, ...]:
+    """Members as a client gives them; a share with more than two decimals is refused."""
+    problems: list[Violation] = []
+    out = []
+    for i, m in enumerate(members):
+        basis_points = round(m.ownership_percent * 100)
+        if (
+            not math.isfinite(m.ownership_percent)
+            or abs(m.ownership_percent * 100 - basis_points) > 1e-6
+        ):
+            problems.append(
+                Violation(f"members[{i}].ownership_percent", "use at most two decimals, e.g. 33.33")
+            )
+        out.append(
+            Member(
+                m.name.strip(),
+                m.capital_contribution_vnd,
+                basis_points,
+                m.citizen_id.strip(),
+                m.enterprise_code.strip(),
+            )
+        )
+    if problems:
+        raise InvalidInput(problems)
+    return tuple(out)
 
 
 def representatives_from_proto(

@@ -67,6 +67,7 @@ def child_rows(e: Enterprise) -> dict[str, list[dict[str, Any]]]:
                 "member_enterprise_code": m.enterprise_code,
                 "name": m.name,
                 "capital_contribution_vnd": m.capital_contribution_vnd,
+                "ownership_basis_points": m.ownership_basis_points,
             }
             for i, m in enumerate(e.members)
         ],
@@ -124,6 +125,7 @@ def row_to_enterprise(
             Member(
                 r["name"],
                 r["capital_contribution_vnd"],
+                r["ownership_basis_points"],
                 r["citizen_id"],
                 r["member_enterprise_code"],
             )

@@ -82,6 +82,8 @@ members = _child(
     Column("member_enterprise_code", String(10), nullable=False, default=""),
     Column("name", String(400), nullable=False),
     Column("capital_contribution_vnd", BigInteger, nullable=False),
+    # Hundredths of a percent: exact, where a float percent would not be.
+    Column("ownership_basis_points", Integer, nullable=False),
 )
 
 business_lines = _child(

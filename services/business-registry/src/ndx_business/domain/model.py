@@ -17,6 +17,7 @@ from ndx_runtime.aggregate import (
 from ndx_runtime.errors import InvalidInput, RuleBroken, Violation
 from ndx_runtime.places import address_violations
 
+from .ownership import member_violations
 from .tax_code import tax_code_violation
 from .values import (
     Address,
@@ -107,34 +108,10 @@ class Enterprise:
         if not self.legal_representatives:
             problems.append(Violation("legal_representatives", "at least one is required"))
         problems.extend(representative_violations(self.legal_representatives))
-        problems.extend(self._member_violations())
+        if self.type != EnterpriseType.UNSPECIFIED:
+            problems.extend(member_violations(self.type, self.charter_capital_vnd, self.members))
         problems.extend(self._line_violations())
         problems.extend(self._branch_violations())
-        return problems
-
-    def _member_violations(self) -> list[Violation]:
-        problems = []
-        for i, m in enumerate(self.members):
-            at = f"members[{i}]"
-            if bool(m.citizen_id) == bool(m.enterprise_code):
-                problems.append(Violation(at, "give exactly one of citizen_id, enterprise_code"))
-            elif m.citizen_id and not _is_citizen_id(m.citizen_id):
-                problems.append(Violation(f"{at}.citizen_id", "must be 12 digits"))
-            elif m.enterprise_code and tax_code_violation(m.enterprise_code):
-                problems.append(
-                    Violation(f"{at}.enterprise_code", str(tax_code_violation(m.enterprise_code)))
-                )
-            if not m.name.strip():
-                problems.append(Violation(f"{at}.name", "is required"))
-            if m.capital_contribution_vnd < 0:
-                problems.append(Violation(f"{at}.capital_contribution_vnd", "must not be negative"))
-        total = sum(m.capital_contribution_vnd for m in self.members)
-        if total > self.charter_capital_vnd >= 0:
-            problems.append(
-                Violation("members", f"contributions ({total:,} VND) exceed the charter capital")
-            )
-        if self.type == EnterpriseType.PRIVATE_ENTERPRISE and self.members:
-            problems.append(Violation("members", "a private enterprise has no members"))
         return problems
 
     def _line_violations(self) -> list[Violation]:
@@ -208,13 +185,21 @@ class Enterprise:
         self._changed(before, now)
 
     def change_representatives(self, reps: tuple[Representative, ...], now: datetime) -> None:
-        """New legal representatives; the deceased flag is recomputed from them."""
+        """New legal representatives. A citizen already on file keeps the death the registry
+        recorded for them; the deceased flag is recomputed from the new list."""
         problems = representative_violations(reps)
         if not reps:
             problems.append(Violation("legal_representatives", "at least one is required"))
         if problems:
             raise InvalidInput(problems)
         self._open_for_change()
+        known = {r.citizen_id: r for r in self.legal_representatives if r.deceased}
+        reps = tuple(
+            dataclasses.replace(r, deceased=True, date_of_death=known[r.citizen_id].date_of_death)
+            if r.citizen_id in known
+            else r
+            for r in reps
+        )
         before = self.snapshot()
         self.legal_representatives = reps
         self.representative_deceased = _all_deceased(reps)

@@ -59,10 +59,13 @@ class BranchStatus(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """A member or shareholder: a citizen (citizen_id) or an institution (enterprise_code)."""
+    """A member, shareholder or owner: a citizen (citizen_id) or an institution
+    (enterprise_code), with the capital it contributed and the share of the enterprise it owns
+    in basis points (hundredths of a percent: 10_000 is the whole enterprise)."""
 
     name: str
     capital_contribution_vnd: int
+    ownership_basis_points: int
     citizen_id: str = ""
     enterprise_code: str = ""
 

@@ -56,11 +56,26 @@ _STATUSES = (
 )
 T = TypeVar("T")
 
-_TITLES = ("Giám đốc", "Tổng giám đốc", "Chủ tịch Hội đồng quản trị", "Chủ doanh nghiệp")
+# Titles a legal representative holds, by enterprise type.
+_TITLES = {
+    EnterpriseType.PRIVATE_ENTERPRISE: ("Chủ doanh nghiệp",),
+    EnterpriseType.SINGLE_MEMBER_LLC: ("Giám đốc", "Chủ tịch công ty", "Tổng giám đốc"),
+    EnterpriseType.MULTI_MEMBER_LLC: ("Giám đốc", "Chủ tịch Hội đồng thành viên", "Tổng giám đốc"),
+    EnterpriseType.JOINT_STOCK: ("Tổng giám đốc", "Chủ tịch Hội đồng quản trị", "Giám đốc"),
+    EnterpriseType.PARTNERSHIP: ("Giám đốc", "Thành viên hợp danh"),
+}
+# Members each type gets in the seed, within the law's bounds (see domain.ownership).
+_MEMBERS = {
+    EnterpriseType.PRIVATE_ENTERPRISE: (1, 1),
+    EnterpriseType.SINGLE_MEMBER_LLC: (1, 1),
+    EnterpriseType.MULTI_MEMBER_LLC: (2, 5),
+    EnterpriseType.JOINT_STOCK: (3, 6),
+    EnterpriseType.PARTNERSHIP: (2, 3),
+}
 
 
 def generate_enterprises(seed: int, enterprises: int, citizens: int) -> Iterator[Enterprise]:
-    """`enterprises` enterprises represented by living adults among
+    """`enterprises` enterprises whose representatives and members are living adults among
     `generate_citizens(seed, citizens)`; the same arguments give the same enterprises."""
     adult_born = REFERENCE_DAY - timedelta(days=18 * 365 + 5)
     people = [
@@ -68,8 +83,8 @@ def generate_enterprises(seed: int, enterprises: int, citizens: int) -> Iterator
         for c in generate_citizens(seed, citizens)
         if c.date_of_death is None and c.date_of_birth <= adult_born
     ]
-    if not people:
-        raise ValueError(f"no living adult among {citizens} citizens to represent enterprises")
+    if len(people) < 6:
+        raise ValueError(f"too few living adults among {citizens} citizens to own enterprises")
     # A separate stream, so the enterprises do not shift when the citizen generator changes.
     rng = random.Random(f"business:{seed}")
     wards = [w for p in gazetteer().provinces for w in p.wards]
@@ -80,8 +95,8 @@ def generate_enterprises(seed: int, enterprises: int, citizens: int) -> Iterator
         kind, prefix = _pick(rng, [((k, p), w) for k, p, w in _KINDS])
         count = 1 if kind == EnterpriseType.PRIVATE_ENTERPRISE else rng.choice((1, 1, 1, 2))
         reps = tuple(
-            Representative(c.citizen_id, c.full_name, rng.choice(_TITLES))
-            for c in rng.sample(people, min(count, len(people)))
+            Representative(c.citizen_id, c.full_name, rng.choice(_TITLES[kind]))
+            for c in rng.sample(people, count)
         )
         ward = rng.choice(wards)
         capital = rng.randint(1, 500) * 100_000_000
@@ -112,21 +127,20 @@ def _members(
     people: list[Citizen],
     capital: int,
 ) -> tuple[Member, ...]:
-    """Owners of the capital: the representatives and a few more citizens; none for a private
-    enterprise, which its owner holds alone."""
-    if kind == EnterpriseType.PRIVATE_ENTERPRISE:
-        return ()
-    count = 1 if kind == EnterpriseType.SINGLE_MEMBER_LLC else rng.randint(2, 5)
-    chosen = {r.citizen_id: r.full_name for r in reps}
+    """The owners of the capital, all citizens of the population seed: the representatives
+    first, then others; the shares add up to 100 %."""
+    least, most = _MEMBERS[kind]
+    count = rng.randint(least, most)
+    chosen = {r.citizen_id: r.full_name for r in reps[:count]}
     while len(chosen) < count:
         c = rng.choice(people)
         chosen.setdefault(c.citizen_id, c.full_name)
-    owners = list(chosen.items())[:count]
-    cuts = sorted(rng.sample(range(1, 100), len(owners) - 1))
+    # Whole percents keep every contribution a whole number of VND (capital is in 100 million).
+    cuts = sorted(rng.sample(range(1, 100), count - 1))
     shares = [b - a for a, b in zip([0, *cuts], [*cuts, 100], strict=True)]
     return tuple(
-        Member(name, capital * share // 100, citizen_id=citizen_id)
-        for (citizen_id, name), share in zip(owners, shares, strict=True)
+        Member(name, capital * share // 100, share * 100, citizen_id=citizen_id)
+        for (citizen_id, name), share in zip(chosen.items(), shares, strict=True)
     )
 
 

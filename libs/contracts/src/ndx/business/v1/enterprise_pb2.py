@@ -26,27 +26,27 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from ndx.common.v1 import types_pb2 as ndx_dot_common_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n ndx/business/v1/enterprise.proto\x12\x0fndx.business.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19ndx/common/v1/types.proto\"\xea\x04\n\nEnterprise\x12\x17\n\x0f\x65nterprise_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x66oreign_name\x18\x03 \x01(\t\x12\x12\n\nshort_name\x18\x04 \x01(\t\x12-\n\x04type\x18\x05 \x01(\x0e\x32\x1f.ndx.business.v1.EnterpriseType\x12\x32\n\x0clegal_status\x18\x06 \x01(\x0e\x32\x1c.ndx.business.v1.LegalStatus\x12+\n\x0bhead_office\x18\x07 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12\x1b\n\x13\x63harter_capital_vnd\x18\x08 \x01(\x03\x12*\n\rfounding_date\x18\t \x01(\x0b\x32\x13.ndx.common.v1.Date\x12\x43\n\x15legal_representatives\x18\n \x03(\x0b\x32$.ndx.business.v1.LegalRepresentative\x12\x1f\n\x17representative_deceased\x18\x0b \x01(\x08\x12\x0f\n\x07version\x18\x0c \x01(\x03\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07members\x18\x0e \x03(\x0b\x32\x17.ndx.business.v1.Member\x12\x35\n\x0e\x62usiness_lines\x18\x0f \x03(\x0b\x32\x1d.ndx.business.v1.BusinessLine\x12)\n\x08\x62ranches\x18\x10 \x03(\x0b\x32\x17.ndx.business.v1.Branch\"e\n\x06Member\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65nterprise_code\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12 \n\x18\x63\x61pital_contribution_vnd\x18\x04 \x01(\x03\"=\n\x0c\x42usinessLine\x12\x11\n\tvsic_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04main\x18\x03 \x01(\x08\"\x83\x01\n\x06\x42ranch\x12\x13\n\x0b\x62ranch_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\'\n\x07\x61\x64\x64ress\x18\x03 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12-\n\x06status\x18\x04 \x01(\x0e\x32\x1d.ndx.business.v1.BranchStatus\"\x89\x01\n\x13LegalRepresentative\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x10\n\x08\x64\x65\x63\x65\x61sed\x18\x04 \x01(\x08\x12*\n\rdate_of_death\x18\x05 \x01(\x0b\x32\x13.ndx.common.v1.Date*d\n\x0c\x42ranchStatus\x12\x1d\n\x19\x42RANCH_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x42RANCH_STATUS_OPERATING\x10\x01\x12\x18\n\x14\x42RANCH_STATUS_CLOSED\x10\x02*\xe8\x01\n\x0e\x45nterpriseType\x12\x1f\n\x1b\x45NTERPRISE_TYPE_UNSPECIFIED\x10\x00\x12%\n!ENTERPRISE_TYPE_SINGLE_MEMBER_LLC\x10\x01\x12$\n ENTERPRISE_TYPE_MULTI_MEMBER_LLC\x10\x02\x12\x1f\n\x1b\x45NTERPRISE_TYPE_JOINT_STOCK\x10\x03\x12\x1f\n\x1b\x45NTERPRISE_TYPE_PARTNERSHIP\x10\x04\x12&\n\"ENTERPRISE_TYPE_PRIVATE_ENTERPRISE\x10\x05*\x8b\x02\n\x0bLegalStatus\x12\x1c\n\x18LEGAL_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16LEGAL_STATUS_OPERATING\x10\x01\x12\x1a\n\x16LEGAL_STATUS_SUSPENDED\x10\x02\x12*\n&LEGAL_STATUS_NOT_AT_REGISTERED_ADDRESS\x10\x03\x12!\n\x1dLEGAL_STATUS_TAX_CODE_REVOKED\x10\x04\x12\x1b\n\x17LEGAL_STATUS_DISSOLVING\x10\x05\x12\x1e\n\x1aLEGAL_STATUS_IN_BANKRUPTCY\x10\x06\x12\x1a\n\x16LEGAL_STATUS_DISSOLVED\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n ndx/business/v1/enterprise.proto\x12\x0fndx.business.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19ndx/common/v1/types.proto\"\xea\x04\n\nEnterprise\x12\x17\n\x0f\x65nterprise_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x66oreign_name\x18\x03 \x01(\t\x12\x12\n\nshort_name\x18\x04 \x01(\t\x12-\n\x04type\x18\x05 \x01(\x0e\x32\x1f.ndx.business.v1.EnterpriseType\x12\x32\n\x0clegal_status\x18\x06 \x01(\x0e\x32\x1c.ndx.business.v1.LegalStatus\x12+\n\x0bhead_office\x18\x07 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12\x1b\n\x13\x63harter_capital_vnd\x18\x08 \x01(\x03\x12*\n\rfounding_date\x18\t \x01(\x0b\x32\x13.ndx.common.v1.Date\x12\x43\n\x15legal_representatives\x18\n \x03(\x0b\x32$.ndx.business.v1.LegalRepresentative\x12\x1f\n\x17representative_deceased\x18\x0b \x01(\x08\x12\x0f\n\x07version\x18\x0c \x01(\x03\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07members\x18\x0e \x03(\x0b\x32\x17.ndx.business.v1.Member\x12\x35\n\x0e\x62usiness_lines\x18\x0f \x03(\x0b\x32\x1d.ndx.business.v1.BusinessLine\x12)\n\x08\x62ranches\x18\x10 \x03(\x0b\x32\x17.ndx.business.v1.Branch\"\x80\x01\n\x06Member\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65nterprise_code\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12 \n\x18\x63\x61pital_contribution_vnd\x18\x04 \x01(\x03\x12\x19\n\x11ownership_percent\x18\x05 \x01(\x01\"=\n\x0c\x42usinessLine\x12\x11\n\tvsic_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04main\x18\x03 \x01(\x08\"\x83\x01\n\x06\x42ranch\x12\x13\n\x0b\x62ranch_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\'\n\x07\x61\x64\x64ress\x18\x03 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12-\n\x06status\x18\x04 \x01(\x0e\x32\x1d.ndx.business.v1.BranchStatus\"\x89\x01\n\x13LegalRepresentative\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x10\n\x08\x64\x65\x63\x65\x61sed\x18\x04 \x01(\x08\x12*\n\rdate_of_death\x18\x05 \x01(\x0b\x32\x13.ndx.common.v1.Date*d\n\x0c\x42ranchStatus\x12\x1d\n\x19\x42RANCH_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x42RANCH_STATUS_OPERATING\x10\x01\x12\x18\n\x14\x42RANCH_STATUS_CLOSED\x10\x02*\xe8\x01\n\x0e\x45nterpriseType\x12\x1f\n\x1b\x45NTERPRISE_TYPE_UNSPECIFIED\x10\x00\x12%\n!ENTERPRISE_TYPE_SINGLE_MEMBER_LLC\x10\x01\x12$\n ENTERPRISE_TYPE_MULTI_MEMBER_LLC\x10\x02\x12\x1f\n\x1b\x45NTERPRISE_TYPE_JOINT_STOCK\x10\x03\x12\x1f\n\x1b\x45NTERPRISE_TYPE_PARTNERSHIP\x10\x04\x12&\n\"ENTERPRISE_TYPE_PRIVATE_ENTERPRISE\x10\x05*\x8b\x02\n\x0bLegalStatus\x12\x1c\n\x18LEGAL_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16LEGAL_STATUS_OPERATING\x10\x01\x12\x1a\n\x16LEGAL_STATUS_SUSPENDED\x10\x02\x12*\n&LEGAL_STATUS_NOT_AT_REGISTERED_ADDRESS\x10\x03\x12!\n\x1dLEGAL_STATUS_TAX_CODE_REVOKED\x10\x04\x12\x1b\n\x17LEGAL_STATUS_DISSOLVING\x10\x05\x12\x1e\n\x1aLEGAL_STATUS_IN_BANKRUPTCY\x10\x06\x12\x1a\n\x16LEGAL_STATUS_DISSOLVED\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ndx.business.v1.enterprise_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BRANCHSTATUS']._serialized_start=1174
-  _globals['_BRANCHSTATUS']._serialized_end=1274
-  _globals['_ENTERPRISETYPE']._serialized_start=1277
-  _globals['_ENTERPRISETYPE']._serialized_end=1509
-  _globals['_LEGALSTATUS']._serialized_start=1512
-  _globals['_LEGALSTATUS']._serialized_end=1779
+  _globals['_BRANCHSTATUS']._serialized_start=1202
+  _globals['_BRANCHSTATUS']._serialized_end=1302
+  _globals['_ENTERPRISETYPE']._serialized_start=1305
+  _globals['_ENTERPRISETYPE']._serialized_end=1537
+  _globals['_LEGALSTATUS']._serialized_start=1540
+  _globals['_LEGALSTATUS']._serialized_end=1807
   _globals['_ENTERPRISE']._serialized_start=114
   _globals['_ENTERPRISE']._serialized_end=732
-  _globals['_MEMBER']._serialized_start=734
-  _globals['_MEMBER']._serialized_end=835
-  _globals['_BUSINESSLINE']._serialized_start=837
-  _globals['_BUSINESSLINE']._serialized_end=898
-  _globals['_BRANCH']._serialized_start=901
-  _globals['_BRANCH']._serialized_end=1032
-  _globals['_LEGALREPRESENTATIVE']._serialized_start=1035
-  _globals['_LEGALREPRESENTATIVE']._serialized_end=1172
+  _globals['_MEMBER']._serialized_start=735
+  _globals['_MEMBER']._serialized_end=863
+  _globals['_BUSINESSLINE']._serialized_start=865
+  _globals['_BUSINESSLINE']._serialized_end=926
+  _globals['_BRANCH']._serialized_start=929
+  _globals['_BRANCH']._serialized_end=1060
+  _globals['_LEGALREPRESENTATIVE']._serialized_start=1063
+  _globals['_LEGALREPRESENTATIVE']._serialized_end=1200
 # @@protoc_insertion_point(module_scope)

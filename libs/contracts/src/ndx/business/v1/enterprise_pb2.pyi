@@ -132,7 +132,11 @@ class Enterprise(_message.Message):
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def members(self) -> _containers.RepeatedCompositeFieldContainer[Global___Member]:
-        """Members (LLC) or founding shareholders (joint-stock) and their contributions."""
+        """Who owns the enterprise: the owner of a private enterprise, the members of an LLC, the
+        founding shareholders of a joint-stock company or the partners of a partnership.
+        Private enterprise and single-member LLC: exactly one (a private enterprise's owner is a
+        citizen); multi-member LLC: 2 to 50; joint-stock: at least 3; partnership: at least 2.
+        """
 
     @_builtins.property
     def business_lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___BusinessLine]:
@@ -170,7 +174,9 @@ Global___Enterprise: _TypeAlias = Enterprise  # noqa: Y015
 
 @_typing.final
 class Member(_message.Message):
-    """A member or shareholder: a citizen (citizen_id) or an institution (enterprise_code)."""
+    """A member, shareholder, partner or owner: a citizen (citizen_id) or an institution
+    (enterprise_code), exactly one of the two.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -178,11 +184,22 @@ class Member(_message.Message):
     ENTERPRISE_CODE_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     CAPITAL_CONTRIBUTION_VND_FIELD_NUMBER: _builtins.int
+    OWNERSHIP_PERCENT_FIELD_NUMBER: _builtins.int
     citizen_id: _builtins.str
+    """12-digit citizen identity number of a member who is a person."""
     enterprise_code: _builtins.str
+    """10-digit tax code of a member that is an enterprise."""
     name: _builtins.str
+    """The citizen's full name or the enterprise's name."""
     capital_contribution_vnd: _builtins.int
-    """Capital contributed, in VND; the contributions add up to at most the charter capital."""
+    """Capital contributed, in VND, more than 0; the contributions add up to at most the charter
+    capital.
+    """
+    ownership_percent: _builtins.float
+    """Share of the enterprise owned, in percent with at most two decimals (0 < p <= 100): the
+    contribution divided by the charter capital, to the hundredth of a percent. The shares add up
+    to at most 100.
+    """
     def __init__(
         self,
         *,
@@ -190,10 +207,11 @@ class Member(_message.Message):
         enterprise_code: _builtins.str = ...,
         name: _builtins.str = ...,
         capital_contribution_vnd: _builtins.int = ...,
+        ownership_percent: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capital_contribution_vnd", b"capital_contribution_vnd", "citizen_id", b"citizen_id", "enterprise_code", b"enterprise_code", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capital_contribution_vnd", b"capital_contribution_vnd", "citizen_id", b"citizen_id", "enterprise_code", b"enterprise_code", "name", b"name", "ownership_percent", b"ownership_percent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
