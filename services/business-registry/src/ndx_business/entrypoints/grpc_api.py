@@ -11,7 +11,7 @@ from ndx.business.v1 import business_service_pb2_grpc, enterprise_pb2
 from ndx.common.v1 import types_pb2
 from ndx_population.domain.identity_number import IdentityNumber
 from ndx_runtime.clock import Clock
-from ndx_runtime.errors import InvalidInput
+from ndx_runtime.errors import InvalidInput, Violations
 from ndx_runtime.masks import apply_read_mask, check_mask
 from ndx_runtime.proto_values import enum_from_proto
 from ndx_runtime.rpc_args import (
@@ -142,6 +142,7 @@ class BusinessApi(business_service_pb2_grpc.BusinessRegistryServiceServicer):
         self, request: pb.RegisterEnterpriseRequest, context: Ctx
     ) -> enterprise_pb2.Enterprise:
         try:
+            _citizen_ids(request.enterprise, representatives=True, members=True)
             enterprise = enterprise_from_proto(request.enterprise)
             done = await handlers.register_enterprise(enterprise, self._new_uow(), self._clock)
         except InvalidInput as e:
@@ -155,6 +156,7 @@ class BusinessApi(business_service_pb2_grpc.BusinessRegistryServiceServicer):
         expected_version(request.expected_version)
         paths = update_paths(request.update_mask.paths, UPDATABLE_FIELDS)
         try:
+            _citizen_ids(request.enterprise, representatives=False, members="members" in paths)
             values = enterprise_from_proto(request.enterprise)
             done = await handlers.update_enterprise(
                 request.enterprise.enterprise_code,
@@ -201,3 +203,19 @@ class BusinessApi(business_service_pb2_grpc.BusinessRegistryServiceServicer):
 
 def _citizen_id(value: str, field: str) -> None:
     IdentityNumber.parse(value, f"{field}.citizen_id")
+
+
+def _member_citizen_id(value: str, field: str) -> None:
+    if value:  # a member may be an enterprise instead; the domain checks it is one or the other
+        _citizen_id(value, field)
+
+
+def _citizen_ids(e: enterprise_pb2.Enterprise, *, representatives: bool, members: bool) -> None:
+    """Checks the citizen identity numbers the enterprise names (paths relative to it)."""
+    found = Violations()
+    if representatives:
+        reps = [r.citizen_id for r in e.legal_representatives]
+        found.take(each, reps, "legal_representatives", _citizen_id)
+    if members:
+        found.take(each, [m.citizen_id for m in e.members], "members", _member_citizen_id)
+    found.raise_any()
