@@ -15,7 +15,13 @@ from ndx_business.adapters.tables import metadata, outbox
 from ndx_business.bootstrap import start
 from ndx_business.config import BusinessSettings
 from ndx_business.domain.model import Enterprise
-from ndx_business.domain.values import Address, EnterpriseType, Member, Representative
+from ndx_business.domain.values import (
+    Address,
+    BusinessLine,
+    EnterpriseType,
+    Member,
+    Representative,
+)
 from ndx_business.service_layer.unit_of_work import BusinessUnitOfWork
 from ndx_refdata import gazetteer
 from ndx_runtime.db import Database
@@ -49,7 +55,7 @@ def make_enterprise() -> MakeEnterprise:
 
 
 def _enterprise(code: str = "0100233488", *reps: Representative) -> Enterprise:
-    """A single-member LLC owned wholly by its first legal representative."""
+    """A wholesale single-member LLC owned wholly by its first legal representative."""
     ward = gazetteer().provinces[0].wards[0]
     reps = reps or (Representative("001085012345", "Nguyễn Văn An", "Giám đốc"),)
     owner = reps[0]
@@ -62,6 +68,7 @@ def _enterprise(code: str = "0100233488", *reps: Representative) -> Enterprise:
         founding_date=date(2015, 3, 1),
         charter_capital_vnd=5_000_000_000,
         members=(Member(owner.full_name, 5_000_000_000, 10_000, citizen_id=owner.citizen_id),),
+        business_lines=(BusinessLine("4690", main=True),),
     )
 
 

@@ -125,7 +125,8 @@ async def test_rename_follows_the_citizen(
     assert await in_uow(handlers.apply_citizen_renamed, "001085012345", "Nguyễn Văn Anh", uow) == 0
     last = (await _events(database))[-1]
     assert last.after.legal_representatives[0].full_name == "Nguyễn Văn Anh"
-    assert last.changed_fields.paths == ["legal_representatives"]
+    assert last.after.members[0].name == "Nguyễn Văn Anh"  # the owner is the same citizen
+    assert list(last.changed_fields.paths) == ["legal_representatives", "members"]
 
 
 async def test_seed_business_loads_then_refuses_a_second_time(database_url: str) -> None:

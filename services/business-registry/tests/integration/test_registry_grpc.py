@@ -62,8 +62,12 @@ def _set(path: str, value: object) -> Change:
     return change
 
 
-def _add_line(code: str) -> Change:
-    return lambda e: e.business_lines.add(vsic_code=code, main=True)
+def _only_line(code: str) -> Change:
+    def change(e: enterprise_pb2.Enterprise) -> None:
+        del e.business_lines[:]
+        e.business_lines.add(vsic_code=code, main=True)
+
+    return change
 
 
 def _add_branch(code: str) -> Change:
@@ -84,10 +88,12 @@ def _share(percent: float) -> Change:
         # Tax code whose check digit is wrong (0100233488 is the valid one).
         ("enterprise.enterprise_code", _set("enterprise_code", "0100233489")),
         ("enterprise.charter_capital_vnd", _set("charter_capital_vnd", -5)),
-        ("enterprise.business_lines[0].vsic_code", _add_line("9998")),
+        ("enterprise.business_lines[0].vsic_code", _only_line("9998")),
         # A branch code must start with the enterprise's own code.
         ("enterprise.branches[0].branch_code", _add_branch("0100109106-001")),
         ("enterprise.branches[0].branch_code", _add_branch("0100233488-01")),
+        ("enterprise.branches[0].branch_code", _add_branch("0100233488-000")),
+        ("enterprise.business_lines", lambda e: e.ClearField("business_lines")),
         ("enterprise.head_office.ward_code", _set("head_office.ward_code", "99999")),
         ("enterprise.members[0].ownership_percent", _share(60.0)),
         ("enterprise.members[0].ownership_percent", _share(99.999)),

@@ -127,15 +127,17 @@ class Enterprise:
         codes = [line.vsic_code for line in self.business_lines]
         if len(set(codes)) != len(codes):
             problems.append(Violation("business_lines", "a VSIC class appears twice"))
-        if self.business_lines and sum(line.main for line in self.business_lines) != 1:
-            problems.append(Violation("business_lines", "exactly one line must be the main one"))
+        if sum(line.main for line in self.business_lines) != 1:
+            problems.append(
+                Violation("business_lines", "give at least one line, exactly one of them main")
+            )
         return problems
 
     def _branch_violations(self) -> list[Violation]:
         problems = []
         for i, b in enumerate(self.branches):
             parent, _, suffix = b.branch_code.partition("-")
-            if parent != self.enterprise_code or len(suffix) != 3 or not suffix.isdigit():
+            if parent != self.enterprise_code or not _is_branch_suffix(suffix):
                 problems.append(
                     Violation(
                         f"branches[{i}].branch_code",
@@ -221,11 +223,16 @@ class Enterprise:
         self._changed(before, now)
 
     def rename_representative(self, citizen_id: str, full_name: str, now: datetime) -> None:
-        """Follows a citizen's new name; a no-op when the name is already current."""
+        """Follows a representative's new name, in the list of members too when the citizen
+        is also one; a no-op when the name is already current."""
         before = self.snapshot()
         self.legal_representatives = tuple(
             dataclasses.replace(r, full_name=full_name) if r.citizen_id == citizen_id else r
             for r in self.legal_representatives
+        )
+        self.members = tuple(
+            dataclasses.replace(m, name=full_name) if m.citizen_id == citizen_id else m
+            for m in self.members
         )
         self._changed(before, now)
 
@@ -262,6 +269,11 @@ def representative_violations(reps: tuple[Representative, ...]) -> list[Violatio
     if len(set(ids)) != len(ids):
         problems.append(Violation("legal_representatives", "a citizen is listed twice"))
     return problems
+
+
+def _is_branch_suffix(value: str) -> bool:
+    """The three digits after the enterprise code: 001 to 999."""
+    return len(value) == 3 and value.isdigit() and value != "000"
 
 
 def _is_citizen_id(value: str) -> bool:
