@@ -80,3 +80,15 @@ def status_for(error: DomainError) -> grpc.Status:
 def details_of(error: grpc.aio.AioRpcError | grpc.RpcError) -> status_pb2.Status | None:
     """The google.rpc.Status an error carries, if any (for clients and tests)."""
     return rpc_status.from_call(error)  # type: ignore[arg-type]
+
+
+def bad_request_fields(error: grpc.aio.AioRpcError | grpc.RpcError) -> set[str]:
+    """The field paths an INVALID_ARGUMENT error names in its BadRequest details."""
+    status = details_of(error)
+    fields: set[str] = set()
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            request = error_details_pb2.BadRequest()
+            detail.Unpack(request)
+            fields |= {v.field for v in request.field_violations}
+    return fields

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import grpc
-from google.rpc import error_details_pb2
 
 from ndx.business.v1 import business_service_pb2 as pb
 from ndx.business.v1 import business_service_pb2_grpc, events_pb2
 from ndx_business.adapters.proto_mapping import enterprise_to_proto
 from ndx_business.domain.model import Enterprise
-from ndx_runtime.grpc_errors import details_of
+from ndx_runtime.grpc_errors import bad_request_fields, details_of
 from ndx_runtime.kafka import read_topic
 
 from ..conftest import Running
@@ -34,16 +33,9 @@ async def register(stub: Stub, make_enterprise: Make, codes: Iterable[str]) -> N
 
 
 def bad_fields(error: grpc.aio.AioRpcError) -> set[str]:
-    """The fields named in the error's BadRequest details."""
-    status = details_of(error)
-    assert status is not None
-    fields: set[str] = set()
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            br = error_details_pb2.BadRequest()
-            detail.Unpack(br)
-            fields |= {v.field for v in br.field_violations}
-    return fields
+    """The fields named in the error's BadRequest details (none without details)."""
+    assert details_of(error) is not None, "the error carries no google.rpc.Status"
+    return bad_request_fields(error)
 
 
 async def events(business: Running, at_least: int) -> list[events_pb2.EnterpriseChanged]:
