@@ -24,38 +24,53 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from ndx.business.v1 import enterprise_pb2 as ndx_dot_business_dot_v1_dot_enterprise__pb2
+from ndx.common.v1 import annotations_pb2 as ndx_dot_common_dot_v1_dot_annotations__pb2
 from ndx.common.v1 import types_pb2 as ndx_dot_common_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&ndx/business/v1/business_service.proto\x12\x0fndx.business.v1\x1a google/protobuf/field_mask.proto\x1a ndx/business/v1/enterprise.proto\x1a\x19ndx/common/v1/types.proto\"^\n\x14GetEnterpriseRequest\x12\x17\n\x0f\x65nterprise_code\x18\x01 \x01(\t\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\xaf\x01\n\x17VerifyEnterpriseRequest\x12\x17\n\x0f\x65nterprise_code\x18\x01 \x01(\t\x12\x14\n\x0c\x63laim_exists\x18\x02 \x01(\x08\x12:\n\x14\x63laimed_legal_status\x18\x03 \x01(\x0e\x32\x1c.ndx.business.v1.LegalStatus\x12)\n!claimed_representative_citizen_id\x18\x04 \x01(\t\"`\n\x18VerifyEnterpriseResponse\x12\x17\n\x0f\x65nterprise_code\x18\x01 \x01(\t\x12+\n\x07results\x18\x02 \x03(\x0b\x32\x1a.ndx.common.v1.ClaimResult\"L\n\x19RegisterEnterpriseRequest\x12/\n\nenterprise\x18\x01 \x01(\x0b\x32\x1b.ndx.business.v1.Enterprise\"\x81\x01\n\x18\x43hangeLegalStatusRequest\x12\x17\n\x0f\x65nterprise_code\x18\x01 \x01(\t\x12\x32\n\x0clegal_status\x18\x02 \x01(\x0e\x32\x1c.ndx.business.v1.LegalStatus\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\"e\n\x1a\x42\x61tchGetEnterprisesRequest\x12\x18\n\x10\x65nterprise_codes\x18\x01 \x03(\t\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"q\n\x1b\x42\x61tchGetEnterprisesResponse\x12\x30\n\x0b\x65nterprises\x18\x01 \x03(\x0b\x32\x1b.ndx.business.v1.Enterprise\x12 \n\x18missing_enterprise_codes\x18\x02 \x03(\t\"\xd8\x01\n\x16ListEnterprisesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12!\n\x19representative_citizen_id\x18\x03 \x01(\t\x12\x11\n\tward_code\x18\x04 \x01(\t\x12\x32\n\x0clegal_status\x18\x05 \x01(\x0e\x32\x1c.ndx.business.v1.LegalStatus\x12-\n\tread_mask\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"d\n\x17ListEnterprisesResponse\x12\x30\n\x0b\x65nterprises\x18\x01 \x03(\x0b\x32\x1b.ndx.business.v1.Enterprise\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x95\x01\n\x17UpdateEnterpriseRequest\x12/\n\nenterprise\x18\x01 \x01(\x0b\x32\x1b.ndx.business.v1.Enterprise\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\"\x9a\x01\n ChangeLegalRepresentativeRequest\x12\x17\n\x0f\x65nterprise_code\x18\x01 \x01(\t\x12\x43\n\x15legal_representatives\x18\x02 \x03(\x0b\x32$.ndx.business.v1.LegalRepresentative\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\x32\xb3\x06\n\x17\x42usinessRegistryService\x12S\n\rGetEnterprise\x12%.ndx.business.v1.GetEnterpriseRequest\x1a\x1b.ndx.business.v1.Enterprise\x12p\n\x13\x42\x61tchGetEnterprises\x12+.ndx.business.v1.BatchGetEnterprisesRequest\x1a,.ndx.business.v1.BatchGetEnterprisesResponse\x12\x64\n\x0fListEnterprises\x12\'.ndx.business.v1.ListEnterprisesRequest\x1a(.ndx.business.v1.ListEnterprisesResponse\x12g\n\x10VerifyEnterprise\x12(.ndx.business.v1.VerifyEnterpriseRequest\x1a).ndx.business.v1.VerifyEnterpriseResponse\x12]\n\x12RegisterEnterprise\x12*.ndx.business.v1.RegisterEnterpriseRequest\x1a\x1b.ndx.business.v1.Enterprise\x12[\n\x11\x43hangeLegalStatus\x12).ndx.business.v1.ChangeLegalStatusRequest\x1a\x1b.ndx.business.v1.Enterprise\x12Y\n\x10UpdateEnterprise\x12(.ndx.business.v1.UpdateEnterpriseRequest\x1a\x1b.ndx.business.v1.Enterprise\x12k\n\x19\x43hangeLegalRepresentative\x12\x31.ndx.business.v1.ChangeLegalRepresentativeRequest\x1a\x1b.ndx.business.v1.Enterpriseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&ndx/business/v1/business_service.proto\x12\x0fndx.business.v1\x1a google/protobuf/field_mask.proto\x1a ndx/business/v1/enterprise.proto\x1a\x1fndx/common/v1/annotations.proto\x1a\x19ndx/common/v1/types.proto\"n\n\x14GetEnterpriseRequest\x12\'\n\x0f\x65nterprise_code\x18\x01 \x01(\tB\x0e\xa2\xbb\x18\nenterprise\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\xcc\x01\n\x17VerifyEnterpriseRequest\x12\'\n\x0f\x65nterprise_code\x18\x01 \x01(\tB\x0e\xa2\xbb\x18\nenterprise\x12\x14\n\x0c\x63laim_exists\x18\x02 \x01(\x08\x12:\n\x14\x63laimed_legal_status\x18\x03 \x01(\x0e\x32\x1c.ndx.business.v1.LegalStatus\x12\x36\n!claimed_representative_citizen_id\x18\x04 \x01(\tB\x0b\xa2\xbb\x18\x07\x63itizen\"`\n\x18VerifyEnterpriseResponse\x12\x17\n\x0f\x65nterprise_code\x18\x01 \x01(\t\x12+\n\x07results\x18\x02 \x03(\x0b\x32\x1a.ndx.common.v1.ClaimResult\"L\n\x19RegisterEnterpriseRequest\x12/\n\nenterprise\x18\x01 \x01(\x0b\x32\x1b.ndx.business.v1.Enterprise\"\x91\x01\n\x18\x43hangeLegalStatusRequest\x12\'\n\x0f\x65nterprise_code\x18\x01 \x01(\tB\x0e\xa2\xbb\x18\nenterprise\x12\x32\n\x0clegal_status\x18\x02 \x01(\x0e\x32\x1c.ndx.business.v1.LegalStatus\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\"u\n\x1a\x42\x61tchGetEnterprisesRequest\x12(\n\x10\x65nterprise_codes\x18\x01 \x03(\tB\x0e\xa2\xbb\x18\nenterprise\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"q\n\x1b\x42\x61tchGetEnterprisesResponse\x12\x30\n\x0b\x65nterprises\x18\x01 \x03(\x0b\x32\x1b.ndx.business.v1.Enterprise\x12 \n\x18missing_enterprise_codes\x18\x02 \x03(\t\"\xe5\x01\n\x16ListEnterprisesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12.\n\x19representative_citizen_id\x18\x03 \x01(\tB\x0b\xa2\xbb\x18\x07\x63itizen\x12\x11\n\tward_code\x18\x04 \x01(\t\x12\x32\n\x0clegal_status\x18\x05 \x01(\x0e\x32\x1c.ndx.business.v1.LegalStatus\x12-\n\tread_mask\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"d\n\x17ListEnterprisesResponse\x12\x30\n\x0b\x65nterprises\x18\x01 \x03(\x0b\x32\x1b.ndx.business.v1.Enterprise\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x95\x01\n\x17UpdateEnterpriseRequest\x12/\n\nenterprise\x18\x01 \x01(\x0b\x32\x1b.ndx.business.v1.Enterprise\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\"\xaa\x01\n ChangeLegalRepresentativeRequest\x12\'\n\x0f\x65nterprise_code\x18\x01 \x01(\tB\x0e\xa2\xbb\x18\nenterprise\x12\x43\n\x15legal_representatives\x18\x02 \x03(\x0b\x32$.ndx.business.v1.LegalRepresentative\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\x32\xb3\x06\n\x17\x42usinessRegistryService\x12S\n\rGetEnterprise\x12%.ndx.business.v1.GetEnterpriseRequest\x1a\x1b.ndx.business.v1.Enterprise\x12p\n\x13\x42\x61tchGetEnterprises\x12+.ndx.business.v1.BatchGetEnterprisesRequest\x1a,.ndx.business.v1.BatchGetEnterprisesResponse\x12\x64\n\x0fListEnterprises\x12\'.ndx.business.v1.ListEnterprisesRequest\x1a(.ndx.business.v1.ListEnterprisesResponse\x12g\n\x10VerifyEnterprise\x12(.ndx.business.v1.VerifyEnterpriseRequest\x1a).ndx.business.v1.VerifyEnterpriseResponse\x12]\n\x12RegisterEnterprise\x12*.ndx.business.v1.RegisterEnterpriseRequest\x1a\x1b.ndx.business.v1.Enterprise\x12[\n\x11\x43hangeLegalStatus\x12).ndx.business.v1.ChangeLegalStatusRequest\x1a\x1b.ndx.business.v1.Enterprise\x12Y\n\x10UpdateEnterprise\x12(.ndx.business.v1.UpdateEnterpriseRequest\x1a\x1b.ndx.business.v1.Enterprise\x12k\n\x19\x43hangeLegalRepresentative\x12\x31.ndx.business.v1.ChangeLegalRepresentativeRequest\x1a\x1b.ndx.business.v1.Enterpriseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ndx.business.v1.business_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETENTERPRISEREQUEST']._serialized_start=154
-  _globals['_GETENTERPRISEREQUEST']._serialized_end=248
-  _globals['_VERIFYENTERPRISEREQUEST']._serialized_start=251
-  _globals['_VERIFYENTERPRISEREQUEST']._serialized_end=426
-  _globals['_VERIFYENTERPRISERESPONSE']._serialized_start=428
-  _globals['_VERIFYENTERPRISERESPONSE']._serialized_end=524
-  _globals['_REGISTERENTERPRISEREQUEST']._serialized_start=526
-  _globals['_REGISTERENTERPRISEREQUEST']._serialized_end=602
-  _globals['_CHANGELEGALSTATUSREQUEST']._serialized_start=605
-  _globals['_CHANGELEGALSTATUSREQUEST']._serialized_end=734
-  _globals['_BATCHGETENTERPRISESREQUEST']._serialized_start=736
-  _globals['_BATCHGETENTERPRISESREQUEST']._serialized_end=837
-  _globals['_BATCHGETENTERPRISESRESPONSE']._serialized_start=839
-  _globals['_BATCHGETENTERPRISESRESPONSE']._serialized_end=952
-  _globals['_LISTENTERPRISESREQUEST']._serialized_start=955
-  _globals['_LISTENTERPRISESREQUEST']._serialized_end=1171
-  _globals['_LISTENTERPRISESRESPONSE']._serialized_start=1173
-  _globals['_LISTENTERPRISESRESPONSE']._serialized_end=1273
-  _globals['_UPDATEENTERPRISEREQUEST']._serialized_start=1276
-  _globals['_UPDATEENTERPRISEREQUEST']._serialized_end=1425
-  _globals['_CHANGELEGALREPRESENTATIVEREQUEST']._serialized_start=1428
-  _globals['_CHANGELEGALREPRESENTATIVEREQUEST']._serialized_end=1582
-  _globals['_BUSINESSREGISTRYSERVICE']._serialized_start=1585
-  _globals['_BUSINESSREGISTRYSERVICE']._serialized_end=2404
+  _globals['_GETENTERPRISEREQUEST'].fields_by_name['enterprise_code']._loaded_options = None
+  _globals['_GETENTERPRISEREQUEST'].fields_by_name['enterprise_code']._serialized_options = b'\242\273\030\nenterprise'
+  _globals['_VERIFYENTERPRISEREQUEST'].fields_by_name['enterprise_code']._loaded_options = None
+  _globals['_VERIFYENTERPRISEREQUEST'].fields_by_name['enterprise_code']._serialized_options = b'\242\273\030\nenterprise'
+  _globals['_VERIFYENTERPRISEREQUEST'].fields_by_name['claimed_representative_citizen_id']._loaded_options = None
+  _globals['_VERIFYENTERPRISEREQUEST'].fields_by_name['claimed_representative_citizen_id']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_CHANGELEGALSTATUSREQUEST'].fields_by_name['enterprise_code']._loaded_options = None
+  _globals['_CHANGELEGALSTATUSREQUEST'].fields_by_name['enterprise_code']._serialized_options = b'\242\273\030\nenterprise'
+  _globals['_BATCHGETENTERPRISESREQUEST'].fields_by_name['enterprise_codes']._loaded_options = None
+  _globals['_BATCHGETENTERPRISESREQUEST'].fields_by_name['enterprise_codes']._serialized_options = b'\242\273\030\nenterprise'
+  _globals['_LISTENTERPRISESREQUEST'].fields_by_name['representative_citizen_id']._loaded_options = None
+  _globals['_LISTENTERPRISESREQUEST'].fields_by_name['representative_citizen_id']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_CHANGELEGALREPRESENTATIVEREQUEST'].fields_by_name['enterprise_code']._loaded_options = None
+  _globals['_CHANGELEGALREPRESENTATIVEREQUEST'].fields_by_name['enterprise_code']._serialized_options = b'\242\273\030\nenterprise'
+  _globals['_GETENTERPRISEREQUEST']._serialized_start=187
+  _globals['_GETENTERPRISEREQUEST']._serialized_end=297
+  _globals['_VERIFYENTERPRISEREQUEST']._serialized_start=300
+  _globals['_VERIFYENTERPRISEREQUEST']._serialized_end=504
+  _globals['_VERIFYENTERPRISERESPONSE']._serialized_start=506
+  _globals['_VERIFYENTERPRISERESPONSE']._serialized_end=602
+  _globals['_REGISTERENTERPRISEREQUEST']._serialized_start=604
+  _globals['_REGISTERENTERPRISEREQUEST']._serialized_end=680
+  _globals['_CHANGELEGALSTATUSREQUEST']._serialized_start=683
+  _globals['_CHANGELEGALSTATUSREQUEST']._serialized_end=828
+  _globals['_BATCHGETENTERPRISESREQUEST']._serialized_start=830
+  _globals['_BATCHGETENTERPRISESREQUEST']._serialized_end=947
+  _globals['_BATCHGETENTERPRISESRESPONSE']._serialized_start=949
+  _globals['_BATCHGETENTERPRISESRESPONSE']._serialized_end=1062
+  _globals['_LISTENTERPRISESREQUEST']._serialized_start=1065
+  _globals['_LISTENTERPRISESREQUEST']._serialized_end=1294
+  _globals['_LISTENTERPRISESRESPONSE']._serialized_start=1296
+  _globals['_LISTENTERPRISESRESPONSE']._serialized_end=1396
+  _globals['_UPDATEENTERPRISEREQUEST']._serialized_start=1399
+  _globals['_UPDATEENTERPRISEREQUEST']._serialized_end=1548
+  _globals['_CHANGELEGALREPRESENTATIVEREQUEST']._serialized_start=1551
+  _globals['_CHANGELEGALREPRESENTATIVEREQUEST']._serialized_end=1721
+  _globals['_BUSINESSREGISTRYSERVICE']._serialized_start=1724
+  _globals['_BUSINESSREGISTRYSERVICE']._serialized_end=2543
 # @@protoc_insertion_point(module_scope)

@@ -23,30 +23,39 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from ndx.common.v1 import annotations_pb2 as ndx_dot_common_dot_v1_dot_annotations__pb2
 from ndx.common.v1 import types_pb2 as ndx_dot_common_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n ndx/business/v1/enterprise.proto\x12\x0fndx.business.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19ndx/common/v1/types.proto\"\xea\x04\n\nEnterprise\x12\x17\n\x0f\x65nterprise_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x66oreign_name\x18\x03 \x01(\t\x12\x12\n\nshort_name\x18\x04 \x01(\t\x12-\n\x04type\x18\x05 \x01(\x0e\x32\x1f.ndx.business.v1.EnterpriseType\x12\x32\n\x0clegal_status\x18\x06 \x01(\x0e\x32\x1c.ndx.business.v1.LegalStatus\x12+\n\x0bhead_office\x18\x07 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12\x1b\n\x13\x63harter_capital_vnd\x18\x08 \x01(\x03\x12*\n\rfounding_date\x18\t \x01(\x0b\x32\x13.ndx.common.v1.Date\x12\x43\n\x15legal_representatives\x18\n \x03(\x0b\x32$.ndx.business.v1.LegalRepresentative\x12\x1f\n\x17representative_deceased\x18\x0b \x01(\x08\x12\x0f\n\x07version\x18\x0c \x01(\x03\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07members\x18\x0e \x03(\x0b\x32\x17.ndx.business.v1.Member\x12\x35\n\x0e\x62usiness_lines\x18\x0f \x03(\x0b\x32\x1d.ndx.business.v1.BusinessLine\x12)\n\x08\x62ranches\x18\x10 \x03(\x0b\x32\x17.ndx.business.v1.Branch\"\x80\x01\n\x06Member\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65nterprise_code\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12 \n\x18\x63\x61pital_contribution_vnd\x18\x04 \x01(\x03\x12\x19\n\x11ownership_percent\x18\x05 \x01(\x01\"=\n\x0c\x42usinessLine\x12\x11\n\tvsic_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04main\x18\x03 \x01(\x08\"\x83\x01\n\x06\x42ranch\x12\x13\n\x0b\x62ranch_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\'\n\x07\x61\x64\x64ress\x18\x03 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12-\n\x06status\x18\x04 \x01(\x0e\x32\x1d.ndx.business.v1.BranchStatus\"\x89\x01\n\x13LegalRepresentative\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x10\n\x08\x64\x65\x63\x65\x61sed\x18\x04 \x01(\x08\x12*\n\rdate_of_death\x18\x05 \x01(\x0b\x32\x13.ndx.common.v1.Date*d\n\x0c\x42ranchStatus\x12\x1d\n\x19\x42RANCH_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x42RANCH_STATUS_OPERATING\x10\x01\x12\x18\n\x14\x42RANCH_STATUS_CLOSED\x10\x02*\xe8\x01\n\x0e\x45nterpriseType\x12\x1f\n\x1b\x45NTERPRISE_TYPE_UNSPECIFIED\x10\x00\x12%\n!ENTERPRISE_TYPE_SINGLE_MEMBER_LLC\x10\x01\x12$\n ENTERPRISE_TYPE_MULTI_MEMBER_LLC\x10\x02\x12\x1f\n\x1b\x45NTERPRISE_TYPE_JOINT_STOCK\x10\x03\x12\x1f\n\x1b\x45NTERPRISE_TYPE_PARTNERSHIP\x10\x04\x12&\n\"ENTERPRISE_TYPE_PRIVATE_ENTERPRISE\x10\x05*\x8b\x02\n\x0bLegalStatus\x12\x1c\n\x18LEGAL_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16LEGAL_STATUS_OPERATING\x10\x01\x12\x1a\n\x16LEGAL_STATUS_SUSPENDED\x10\x02\x12*\n&LEGAL_STATUS_NOT_AT_REGISTERED_ADDRESS\x10\x03\x12!\n\x1dLEGAL_STATUS_TAX_CODE_REVOKED\x10\x04\x12\x1b\n\x17LEGAL_STATUS_DISSOLVING\x10\x05\x12\x1e\n\x1aLEGAL_STATUS_IN_BANKRUPTCY\x10\x06\x12\x1a\n\x16LEGAL_STATUS_DISSOLVED\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n ndx/business/v1/enterprise.proto\x12\x0fndx.business.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fndx/common/v1/annotations.proto\x1a\x19ndx/common/v1/types.proto\"\xfa\x04\n\nEnterprise\x12\'\n\x0f\x65nterprise_code\x18\x01 \x01(\tB\x0e\xa2\xbb\x18\nenterprise\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x66oreign_name\x18\x03 \x01(\t\x12\x12\n\nshort_name\x18\x04 \x01(\t\x12-\n\x04type\x18\x05 \x01(\x0e\x32\x1f.ndx.business.v1.EnterpriseType\x12\x32\n\x0clegal_status\x18\x06 \x01(\x0e\x32\x1c.ndx.business.v1.LegalStatus\x12+\n\x0bhead_office\x18\x07 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12\x1b\n\x13\x63harter_capital_vnd\x18\x08 \x01(\x03\x12*\n\rfounding_date\x18\t \x01(\x0b\x32\x13.ndx.common.v1.Date\x12\x43\n\x15legal_representatives\x18\n \x03(\x0b\x32$.ndx.business.v1.LegalRepresentative\x12\x1f\n\x17representative_deceased\x18\x0b \x01(\x08\x12\x0f\n\x07version\x18\x0c \x01(\x03\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x07members\x18\x0e \x03(\x0b\x32\x17.ndx.business.v1.Member\x12\x35\n\x0e\x62usiness_lines\x18\x0f \x03(\x0b\x32\x1d.ndx.business.v1.BusinessLine\x12)\n\x08\x62ranches\x18\x10 \x03(\x0b\x32\x17.ndx.business.v1.Branch\"\x9d\x01\n\x06Member\x12\x1f\n\ncitizen_id\x18\x01 \x01(\tB\x0b\xa2\xbb\x18\x07\x63itizen\x12\'\n\x0f\x65nterprise_code\x18\x02 \x01(\tB\x0e\xa2\xbb\x18\nenterprise\x12\x0c\n\x04name\x18\x03 \x01(\t\x12 \n\x18\x63\x61pital_contribution_vnd\x18\x04 \x01(\x03\x12\x19\n\x11ownership_percent\x18\x05 \x01(\x01\"=\n\x0c\x42usinessLine\x12\x11\n\tvsic_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04main\x18\x03 \x01(\x08\"\x83\x01\n\x06\x42ranch\x12\x13\n\x0b\x62ranch_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\'\n\x07\x61\x64\x64ress\x18\x03 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12-\n\x06status\x18\x04 \x01(\x0e\x32\x1d.ndx.business.v1.BranchStatus\"\x96\x01\n\x13LegalRepresentative\x12\x1f\n\ncitizen_id\x18\x01 \x01(\tB\x0b\xa2\xbb\x18\x07\x63itizen\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x10\n\x08\x64\x65\x63\x65\x61sed\x18\x04 \x01(\x08\x12*\n\rdate_of_death\x18\x05 \x01(\x0b\x32\x13.ndx.common.v1.Date*d\n\x0c\x42ranchStatus\x12\x1d\n\x19\x42RANCH_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x42RANCH_STATUS_OPERATING\x10\x01\x12\x18\n\x14\x42RANCH_STATUS_CLOSED\x10\x02*\xe8\x01\n\x0e\x45nterpriseType\x12\x1f\n\x1b\x45NTERPRISE_TYPE_UNSPECIFIED\x10\x00\x12%\n!ENTERPRISE_TYPE_SINGLE_MEMBER_LLC\x10\x01\x12$\n ENTERPRISE_TYPE_MULTI_MEMBER_LLC\x10\x02\x12\x1f\n\x1b\x45NTERPRISE_TYPE_JOINT_STOCK\x10\x03\x12\x1f\n\x1b\x45NTERPRISE_TYPE_PARTNERSHIP\x10\x04\x12&\n\"ENTERPRISE_TYPE_PRIVATE_ENTERPRISE\x10\x05*\x8b\x02\n\x0bLegalStatus\x12\x1c\n\x18LEGAL_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16LEGAL_STATUS_OPERATING\x10\x01\x12\x1a\n\x16LEGAL_STATUS_SUSPENDED\x10\x02\x12*\n&LEGAL_STATUS_NOT_AT_REGISTERED_ADDRESS\x10\x03\x12!\n\x1dLEGAL_STATUS_TAX_CODE_REVOKED\x10\x04\x12\x1b\n\x17LEGAL_STATUS_DISSOLVING\x10\x05\x12\x1e\n\x1aLEGAL_STATUS_IN_BANKRUPTCY\x10\x06\x12\x1a\n\x16LEGAL_STATUS_DISSOLVED\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ndx.business.v1.enterprise_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BRANCHSTATUS']._serialized_start=1202
-  _globals['_BRANCHSTATUS']._serialized_end=1302
-  _globals['_ENTERPRISETYPE']._serialized_start=1305
-  _globals['_ENTERPRISETYPE']._serialized_end=1537
-  _globals['_LEGALSTATUS']._serialized_start=1540
-  _globals['_LEGALSTATUS']._serialized_end=1807
-  _globals['_ENTERPRISE']._serialized_start=114
-  _globals['_ENTERPRISE']._serialized_end=732
-  _globals['_MEMBER']._serialized_start=735
-  _globals['_MEMBER']._serialized_end=863
-  _globals['_BUSINESSLINE']._serialized_start=865
-  _globals['_BUSINESSLINE']._serialized_end=926
-  _globals['_BRANCH']._serialized_start=929
-  _globals['_BRANCH']._serialized_end=1060
-  _globals['_LEGALREPRESENTATIVE']._serialized_start=1063
-  _globals['_LEGALREPRESENTATIVE']._serialized_end=1200
+  _globals['_ENTERPRISE'].fields_by_name['enterprise_code']._loaded_options = None
+  _globals['_ENTERPRISE'].fields_by_name['enterprise_code']._serialized_options = b'\242\273\030\nenterprise'
+  _globals['_MEMBER'].fields_by_name['citizen_id']._loaded_options = None
+  _globals['_MEMBER'].fields_by_name['citizen_id']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_MEMBER'].fields_by_name['enterprise_code']._loaded_options = None
+  _globals['_MEMBER'].fields_by_name['enterprise_code']._serialized_options = b'\242\273\030\nenterprise'
+  _globals['_LEGALREPRESENTATIVE'].fields_by_name['citizen_id']._loaded_options = None
+  _globals['_LEGALREPRESENTATIVE'].fields_by_name['citizen_id']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_BRANCHSTATUS']._serialized_start=1293
+  _globals['_BRANCHSTATUS']._serialized_end=1393
+  _globals['_ENTERPRISETYPE']._serialized_start=1396
+  _globals['_ENTERPRISETYPE']._serialized_end=1628
+  _globals['_LEGALSTATUS']._serialized_start=1631
+  _globals['_LEGALSTATUS']._serialized_end=1898
+  _globals['_ENTERPRISE']._serialized_start=147
+  _globals['_ENTERPRISE']._serialized_end=781
+  _globals['_MEMBER']._serialized_start=784
+  _globals['_MEMBER']._serialized_end=941
+  _globals['_BUSINESSLINE']._serialized_start=943
+  _globals['_BUSINESSLINE']._serialized_end=1004
+  _globals['_BRANCH']._serialized_start=1007
+  _globals['_BRANCH']._serialized_end=1138
+  _globals['_LEGALREPRESENTATIVE']._serialized_start=1141
+  _globals['_LEGALREPRESENTATIVE']._serialized_end=1291
 # @@protoc_insertion_point(module_scope)

@@ -23,39 +23,56 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
+from ndx.common.v1 import annotations_pb2 as ndx_dot_common_dot_v1_dot_annotations__pb2
 from ndx.common.v1 import types_pb2 as ndx_dot_common_dot_v1_dot_types__pb2
 from ndx.land.v1 import parcel_pb2 as ndx_dot_land_dot_v1_dot_parcel__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1endx/land/v1/land_service.proto\x12\x0bndx.land.v1\x1a google/protobuf/field_mask.proto\x1a\x19ndx/common/v1/types.proto\x1a\x18ndx/land/v1/parcel.proto\"T\n\x10GetParcelRequest\x12\x11\n\tparcel_id\x18\x01 \x01(\t\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"[\n\x16\x42\x61tchGetParcelsRequest\x12\x12\n\nparcel_ids\x18\x01 \x03(\t\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"[\n\x17\x42\x61tchGetParcelsResponse\x12$\n\x07parcels\x18\x01 \x03(\x0b\x32\x13.ndx.land.v1.Parcel\x12\x1a\n\x12missing_parcel_ids\x18\x02 \x03(\t\"\x98\x01\n\x12ListParcelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x11\n\tward_code\x18\x03 \x01(\t\x12\x19\n\x11holder_citizen_id\x18\x04 \x01(\t\x12-\n\tread_mask\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"T\n\x13ListParcelsResponse\x12$\n\x07parcels\x18\x01 \x03(\x0b\x32\x13.ndx.land.v1.Parcel\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"?\n\x16VerifyLandRightRequest\x12\x11\n\tparcel_id\x18\x01 \x01(\t\x12\x12\n\ncitizen_id\x18\x02 \x01(\t\"Y\n\x17VerifyLandRightResponse\x12\x11\n\tparcel_id\x18\x01 \x01(\t\x12+\n\x06result\x18\x02 \x01(\x0e\x32\x1b.ndx.common.v1.VerifyResult\"<\n\x15RegisterParcelRequest\x12#\n\x06parcel\x18\x01 \x01(\x0b\x32\x13.ndx.land.v1.Parcel\"\x99\x01\n\x15TransferRightsRequest\x12\x11\n\tparcel_id\x18\x01 \x01(\t\x12*\n\x07holders\x18\x02 \x03(\x0b\x32\x19.ndx.land.v1.RightsHolder\x12\'\n\x06origin\x18\x03 \x01(\x0e\x32\x17.ndx.land.v1.LandOrigin\x12\x18\n\x10\x65xpected_version\x18\x04 \x01(\x03\"o\n\x17RegisterMortgageRequest\x12\x11\n\tparcel_id\x18\x01 \x01(\t\x12\'\n\x08mortgage\x18\x02 \x01(\x0b\x32\x15.ndx.land.v1.Mortgage\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\"\x85\x01\n\x16ReleaseMortgageRequest\x12\x11\n\tparcel_id\x18\x01 \x01(\t\x12\x13\n\x0bmortgage_id\x18\x02 \x01(\t\x12)\n\x0crelease_date\x18\x03 \x01(\x0b\x32\x13.ndx.common.v1.Date\x12\x18\n\x10\x65xpected_version\x18\x04 \x01(\x03\x32\x8e\x05\n\x0bLandService\x12?\n\tGetParcel\x12\x1d.ndx.land.v1.GetParcelRequest\x1a\x13.ndx.land.v1.Parcel\x12\\\n\x0f\x42\x61tchGetParcels\x12#.ndx.land.v1.BatchGetParcelsRequest\x1a$.ndx.land.v1.BatchGetParcelsResponse\x12P\n\x0bListParcels\x12\x1f.ndx.land.v1.ListParcelsRequest\x1a .ndx.land.v1.ListParcelsResponse\x12\\\n\x0fVerifyLandRight\x12#.ndx.land.v1.VerifyLandRightRequest\x1a$.ndx.land.v1.VerifyLandRightResponse\x12I\n\x0eRegisterParcel\x12\".ndx.land.v1.RegisterParcelRequest\x1a\x13.ndx.land.v1.Parcel\x12I\n\x0eTransferRights\x12\".ndx.land.v1.TransferRightsRequest\x1a\x13.ndx.land.v1.Parcel\x12M\n\x10RegisterMortgage\x12$.ndx.land.v1.RegisterMortgageRequest\x1a\x13.ndx.land.v1.Parcel\x12K\n\x0fReleaseMortgage\x12#.ndx.land.v1.ReleaseMortgageRequest\x1a\x13.ndx.land.v1.Parcelb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1endx/land/v1/land_service.proto\x12\x0bndx.land.v1\x1a google/protobuf/field_mask.proto\x1a\x1fndx/common/v1/annotations.proto\x1a\x19ndx/common/v1/types.proto\x1a\x18ndx/land/v1/parcel.proto\"`\n\x10GetParcelRequest\x12\x1d\n\tparcel_id\x18\x01 \x01(\tB\n\xa2\xbb\x18\x06parcel\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"g\n\x16\x42\x61tchGetParcelsRequest\x12\x1e\n\nparcel_ids\x18\x01 \x03(\tB\n\xa2\xbb\x18\x06parcel\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"[\n\x17\x42\x61tchGetParcelsResponse\x12$\n\x07parcels\x18\x01 \x03(\x0b\x32\x13.ndx.land.v1.Parcel\x12\x1a\n\x12missing_parcel_ids\x18\x02 \x03(\t\"\xa5\x01\n\x12ListParcelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x11\n\tward_code\x18\x03 \x01(\t\x12&\n\x11holder_citizen_id\x18\x04 \x01(\tB\x0b\xa2\xbb\x18\x07\x63itizen\x12-\n\tread_mask\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"T\n\x13ListParcelsResponse\x12$\n\x07parcels\x18\x01 \x03(\x0b\x32\x13.ndx.land.v1.Parcel\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"X\n\x16VerifyLandRightRequest\x12\x1d\n\tparcel_id\x18\x01 \x01(\tB\n\xa2\xbb\x18\x06parcel\x12\x1f\n\ncitizen_id\x18\x02 \x01(\tB\x0b\xa2\xbb\x18\x07\x63itizen\"Y\n\x17VerifyLandRightResponse\x12\x11\n\tparcel_id\x18\x01 \x01(\t\x12+\n\x06result\x18\x02 \x01(\x0e\x32\x1b.ndx.common.v1.VerifyResult\"<\n\x15RegisterParcelRequest\x12#\n\x06parcel\x18\x01 \x01(\x0b\x32\x13.ndx.land.v1.Parcel\"\xa5\x01\n\x15TransferRightsRequest\x12\x1d\n\tparcel_id\x18\x01 \x01(\tB\n\xa2\xbb\x18\x06parcel\x12*\n\x07holders\x18\x02 \x03(\x0b\x32\x19.ndx.land.v1.RightsHolder\x12\'\n\x06origin\x18\x03 \x01(\x0e\x32\x17.ndx.land.v1.LandOrigin\x12\x18\n\x10\x65xpected_version\x18\x04 \x01(\x03\"{\n\x17RegisterMortgageRequest\x12\x1d\n\tparcel_id\x18\x01 \x01(\tB\n\xa2\xbb\x18\x06parcel\x12\'\n\x08mortgage\x18\x02 \x01(\x0b\x32\x15.ndx.land.v1.Mortgage\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\"\x91\x01\n\x16ReleaseMortgageRequest\x12\x1d\n\tparcel_id\x18\x01 \x01(\tB\n\xa2\xbb\x18\x06parcel\x12\x13\n\x0bmortgage_id\x18\x02 \x01(\t\x12)\n\x0crelease_date\x18\x03 \x01(\x0b\x32\x13.ndx.common.v1.Date\x12\x18\n\x10\x65xpected_version\x18\x04 \x01(\x03\x32\x8e\x05\n\x0bLandService\x12?\n\tGetParcel\x12\x1d.ndx.land.v1.GetParcelRequest\x1a\x13.ndx.land.v1.Parcel\x12\\\n\x0f\x42\x61tchGetParcels\x12#.ndx.land.v1.BatchGetParcelsRequest\x1a$.ndx.land.v1.BatchGetParcelsResponse\x12P\n\x0bListParcels\x12\x1f.ndx.land.v1.ListParcelsRequest\x1a .ndx.land.v1.ListParcelsResponse\x12\\\n\x0fVerifyLandRight\x12#.ndx.land.v1.VerifyLandRightRequest\x1a$.ndx.land.v1.VerifyLandRightResponse\x12I\n\x0eRegisterParcel\x12\".ndx.land.v1.RegisterParcelRequest\x1a\x13.ndx.land.v1.Parcel\x12I\n\x0eTransferRights\x12\".ndx.land.v1.TransferRightsRequest\x1a\x13.ndx.land.v1.Parcel\x12M\n\x10RegisterMortgage\x12$.ndx.land.v1.RegisterMortgageRequest\x1a\x13.ndx.land.v1.Parcel\x12K\n\x0fReleaseMortgage\x12#.ndx.land.v1.ReleaseMortgageRequest\x1a\x13.ndx.land.v1.Parcelb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ndx.land.v1.land_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETPARCELREQUEST']._serialized_start=134
-  _globals['_GETPARCELREQUEST']._serialized_end=218
-  _globals['_BATCHGETPARCELSREQUEST']._serialized_start=220
-  _globals['_BATCHGETPARCELSREQUEST']._serialized_end=311
-  _globals['_BATCHGETPARCELSRESPONSE']._serialized_start=313
-  _globals['_BATCHGETPARCELSRESPONSE']._serialized_end=404
-  _globals['_LISTPARCELSREQUEST']._serialized_start=407
-  _globals['_LISTPARCELSREQUEST']._serialized_end=559
-  _globals['_LISTPARCELSRESPONSE']._serialized_start=561
-  _globals['_LISTPARCELSRESPONSE']._serialized_end=645
-  _globals['_VERIFYLANDRIGHTREQUEST']._serialized_start=647
-  _globals['_VERIFYLANDRIGHTREQUEST']._serialized_end=710
-  _globals['_VERIFYLANDRIGHTRESPONSE']._serialized_start=712
-  _globals['_VERIFYLANDRIGHTRESPONSE']._serialized_end=801
-  _globals['_REGISTERPARCELREQUEST']._serialized_start=803
-  _globals['_REGISTERPARCELREQUEST']._serialized_end=863
-  _globals['_TRANSFERRIGHTSREQUEST']._serialized_start=866
-  _globals['_TRANSFERRIGHTSREQUEST']._serialized_end=1019
-  _globals['_REGISTERMORTGAGEREQUEST']._serialized_start=1021
-  _globals['_REGISTERMORTGAGEREQUEST']._serialized_end=1132
-  _globals['_RELEASEMORTGAGEREQUEST']._serialized_start=1135
-  _globals['_RELEASEMORTGAGEREQUEST']._serialized_end=1268
-  _globals['_LANDSERVICE']._serialized_start=1271
-  _globals['_LANDSERVICE']._serialized_end=1925
+  _globals['_GETPARCELREQUEST'].fields_by_name['parcel_id']._loaded_options = None
+  _globals['_GETPARCELREQUEST'].fields_by_name['parcel_id']._serialized_options = b'\242\273\030\006parcel'
+  _globals['_BATCHGETPARCELSREQUEST'].fields_by_name['parcel_ids']._loaded_options = None
+  _globals['_BATCHGETPARCELSREQUEST'].fields_by_name['parcel_ids']._serialized_options = b'\242\273\030\006parcel'
+  _globals['_LISTPARCELSREQUEST'].fields_by_name['holder_citizen_id']._loaded_options = None
+  _globals['_LISTPARCELSREQUEST'].fields_by_name['holder_citizen_id']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_VERIFYLANDRIGHTREQUEST'].fields_by_name['parcel_id']._loaded_options = None
+  _globals['_VERIFYLANDRIGHTREQUEST'].fields_by_name['parcel_id']._serialized_options = b'\242\273\030\006parcel'
+  _globals['_VERIFYLANDRIGHTREQUEST'].fields_by_name['citizen_id']._loaded_options = None
+  _globals['_VERIFYLANDRIGHTREQUEST'].fields_by_name['citizen_id']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_TRANSFERRIGHTSREQUEST'].fields_by_name['parcel_id']._loaded_options = None
+  _globals['_TRANSFERRIGHTSREQUEST'].fields_by_name['parcel_id']._serialized_options = b'\242\273\030\006parcel'
+  _globals['_REGISTERMORTGAGEREQUEST'].fields_by_name['parcel_id']._loaded_options = None
+  _globals['_REGISTERMORTGAGEREQUEST'].fields_by_name['parcel_id']._serialized_options = b'\242\273\030\006parcel'
+  _globals['_RELEASEMORTGAGEREQUEST'].fields_by_name['parcel_id']._loaded_options = None
+  _globals['_RELEASEMORTGAGEREQUEST'].fields_by_name['parcel_id']._serialized_options = b'\242\273\030\006parcel'
+  _globals['_GETPARCELREQUEST']._serialized_start=167
+  _globals['_GETPARCELREQUEST']._serialized_end=263
+  _globals['_BATCHGETPARCELSREQUEST']._serialized_start=265
+  _globals['_BATCHGETPARCELSREQUEST']._serialized_end=368
+  _globals['_BATCHGETPARCELSRESPONSE']._serialized_start=370
+  _globals['_BATCHGETPARCELSRESPONSE']._serialized_end=461
+  _globals['_LISTPARCELSREQUEST']._serialized_start=464
+  _globals['_LISTPARCELSREQUEST']._serialized_end=629
+  _globals['_LISTPARCELSRESPONSE']._serialized_start=631
+  _globals['_LISTPARCELSRESPONSE']._serialized_end=715
+  _globals['_VERIFYLANDRIGHTREQUEST']._serialized_start=717
+  _globals['_VERIFYLANDRIGHTREQUEST']._serialized_end=805
+  _globals['_VERIFYLANDRIGHTRESPONSE']._serialized_start=807
+  _globals['_VERIFYLANDRIGHTRESPONSE']._serialized_end=896
+  _globals['_REGISTERPARCELREQUEST']._serialized_start=898
+  _globals['_REGISTERPARCELREQUEST']._serialized_end=958
+  _globals['_TRANSFERRIGHTSREQUEST']._serialized_start=961
+  _globals['_TRANSFERRIGHTSREQUEST']._serialized_end=1126
+  _globals['_REGISTERMORTGAGEREQUEST']._serialized_start=1128
+  _globals['_REGISTERMORTGAGEREQUEST']._serialized_end=1251
+  _globals['_RELEASEMORTGAGEREQUEST']._serialized_start=1254
+  _globals['_RELEASEMORTGAGEREQUEST']._serialized_end=1399
+  _globals['_LANDSERVICE']._serialized_start=1402
+  _globals['_LANDSERVICE']._serialized_end=2056
 # @@protoc_insertion_point(module_scope)

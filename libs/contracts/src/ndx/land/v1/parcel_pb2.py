@@ -23,30 +23,37 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from ndx.common.v1 import annotations_pb2 as ndx_dot_common_dot_v1_dot_annotations__pb2
 from ndx.common.v1 import types_pb2 as ndx_dot_common_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18ndx/land/v1/parcel.proto\x12\x0bndx.land.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19ndx/common/v1/types.proto\"\x8b\x04\n\x06Parcel\x12\x11\n\tparcel_id\x18\x01 \x01(\t\x12\x18\n\x10map_sheet_number\x18\x02 \x01(\x05\x12\x15\n\rparcel_number\x18\x03 \x01(\x05\x12\'\n\x07\x61\x64\x64ress\x18\x04 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12\x0f\n\x07\x61rea_m2\x18\x05 \x01(\x01\x12\'\n\tland_uses\x18\x06 \x03(\x0b\x32\x14.ndx.land.v1.LandUse\x12+\n\x0b\x66orm_of_use\x18\x07 \x01(\x0e\x32\x16.ndx.land.v1.FormOfUse\x12\x11\n\tlong_term\x18\x08 \x01(\x08\x12*\n\rterm_end_date\x18\t \x01(\x0b\x32\x13.ndx.common.v1.Date\x12\'\n\x06origin\x18\n \x01(\x0e\x32\x17.ndx.land.v1.LandOrigin\x12-\n\x0b\x63\x65rtificate\x18\x0b \x01(\x0b\x32\x18.ndx.land.v1.Certificate\x12*\n\x07holders\x18\x0c \x03(\x0b\x32\x19.ndx.land.v1.RightsHolder\x12(\n\tmortgages\x18\r \x03(\x0b\x32\x15.ndx.land.v1.Mortgage\x12\x0f\n\x07version\x18\x0e \x01(\x03\x12/\n\x0bupdate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"(\n\x07LandUse\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07\x61rea_m2\x18\x02 \x01(\x01\"^\n\x0b\x43\x65rtificate\x12\x0e\n\x06serial\x18\x01 \x01(\t\x12\x16\n\x0eregister_entry\x18\x02 \x01(\t\x12\'\n\nissue_date\x18\x03 \x01(\x0b\x32\x13.ndx.common.v1.Date\"\xb1\x01\n\x0cRightsHolder\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12%\n\x04role\x18\x03 \x01(\x0e\x32\x17.ndx.land.v1.HolderRole\x12\x15\n\rshare_percent\x18\x04 \x01(\x01\x12\x10\n\x08\x64\x65\x63\x65\x61sed\x18\x05 \x01(\x08\x12*\n\rdate_of_death\x18\x06 \x01(\x0b\x32\x13.ndx.common.v1.Date\"\x9a\x01\n\x08Mortgage\x12\x13\n\x0bmortgage_id\x18\x01 \x01(\t\x12\x1e\n\x16holder_enterprise_code\x18\x02 \x01(\t\x12.\n\x11registration_date\x18\x03 \x01(\x0b\x32\x13.ndx.common.v1.Date\x12)\n\x0crelease_date\x18\x04 \x01(\x0b\x32\x13.ndx.common.v1.Date*Y\n\tFormOfUse\x12\x1b\n\x17\x46ORM_OF_USE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x46ORM_OF_USE_PRIVATE\x10\x01\x12\x16\n\x12\x46ORM_OF_USE_SHARED\x10\x02*\x9d\x01\n\nHolderRole\x12\x1b\n\x17HOLDER_ROLE_UNSPECIFIED\x10\x00\x12\x1a\n\x16HOLDER_ROLE_INDIVIDUAL\x10\x01\x12\x1e\n\x1aHOLDER_ROLE_HOUSEHOLD_HEAD\x10\x02\x12\x16\n\x12HOLDER_ROLE_SPOUSE\x10\x03\x12\x1e\n\x1aHOLDER_ROLE_REPRESENTATIVE\x10\x04*\xb2\x02\n\nLandOrigin\x12\x1b\n\x17LAND_ORIGIN_UNSPECIFIED\x10\x00\x12#\n\x1fLAND_ORIGIN_ALLOCATED_WITH_LEVY\x10\x01\x12&\n\"LAND_ORIGIN_ALLOCATED_WITHOUT_LEVY\x10\x02\x12%\n!LAND_ORIGIN_LEASED_ANNUAL_PAYMENT\x10\x03\x12&\n\"LAND_ORIGIN_LEASED_ONE_OFF_PAYMENT\x10\x04\x12\x1a\n\x16LAND_ORIGIN_RECOGNISED\x10\x05\x12\x1b\n\x17LAND_ORIGIN_TRANSFERRED\x10\x06\x12\x19\n\x15LAND_ORIGIN_INHERITED\x10\x07\x12\x17\n\x13LAND_ORIGIN_DONATED\x10\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18ndx/land/v1/parcel.proto\x12\x0bndx.land.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fndx/common/v1/annotations.proto\x1a\x19ndx/common/v1/types.proto\"\x97\x04\n\x06Parcel\x12\x1d\n\tparcel_id\x18\x01 \x01(\tB\n\xa2\xbb\x18\x06parcel\x12\x18\n\x10map_sheet_number\x18\x02 \x01(\x05\x12\x15\n\rparcel_number\x18\x03 \x01(\x05\x12\'\n\x07\x61\x64\x64ress\x18\x04 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12\x0f\n\x07\x61rea_m2\x18\x05 \x01(\x01\x12\'\n\tland_uses\x18\x06 \x03(\x0b\x32\x14.ndx.land.v1.LandUse\x12+\n\x0b\x66orm_of_use\x18\x07 \x01(\x0e\x32\x16.ndx.land.v1.FormOfUse\x12\x11\n\tlong_term\x18\x08 \x01(\x08\x12*\n\rterm_end_date\x18\t \x01(\x0b\x32\x13.ndx.common.v1.Date\x12\'\n\x06origin\x18\n \x01(\x0e\x32\x17.ndx.land.v1.LandOrigin\x12-\n\x0b\x63\x65rtificate\x18\x0b \x01(\x0b\x32\x18.ndx.land.v1.Certificate\x12*\n\x07holders\x18\x0c \x03(\x0b\x32\x19.ndx.land.v1.RightsHolder\x12(\n\tmortgages\x18\r \x03(\x0b\x32\x15.ndx.land.v1.Mortgage\x12\x0f\n\x07version\x18\x0e \x01(\x03\x12/\n\x0bupdate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"(\n\x07LandUse\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07\x61rea_m2\x18\x02 \x01(\x01\"^\n\x0b\x43\x65rtificate\x12\x0e\n\x06serial\x18\x01 \x01(\t\x12\x16\n\x0eregister_entry\x18\x02 \x01(\t\x12\'\n\nissue_date\x18\x03 \x01(\x0b\x32\x13.ndx.common.v1.Date\"\xbe\x01\n\x0cRightsHolder\x12\x1f\n\ncitizen_id\x18\x01 \x01(\tB\x0b\xa2\xbb\x18\x07\x63itizen\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12%\n\x04role\x18\x03 \x01(\x0e\x32\x17.ndx.land.v1.HolderRole\x12\x15\n\rshare_percent\x18\x04 \x01(\x01\x12\x10\n\x08\x64\x65\x63\x65\x61sed\x18\x05 \x01(\x08\x12*\n\rdate_of_death\x18\x06 \x01(\x0b\x32\x13.ndx.common.v1.Date\"\xaa\x01\n\x08Mortgage\x12\x13\n\x0bmortgage_id\x18\x01 \x01(\t\x12.\n\x16holder_enterprise_code\x18\x02 \x01(\tB\x0e\xa2\xbb\x18\nenterprise\x12.\n\x11registration_date\x18\x03 \x01(\x0b\x32\x13.ndx.common.v1.Date\x12)\n\x0crelease_date\x18\x04 \x01(\x0b\x32\x13.ndx.common.v1.Date*Y\n\tFormOfUse\x12\x1b\n\x17\x46ORM_OF_USE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x46ORM_OF_USE_PRIVATE\x10\x01\x12\x16\n\x12\x46ORM_OF_USE_SHARED\x10\x02*\x9d\x01\n\nHolderRole\x12\x1b\n\x17HOLDER_ROLE_UNSPECIFIED\x10\x00\x12\x1a\n\x16HOLDER_ROLE_INDIVIDUAL\x10\x01\x12\x1e\n\x1aHOLDER_ROLE_HOUSEHOLD_HEAD\x10\x02\x12\x16\n\x12HOLDER_ROLE_SPOUSE\x10\x03\x12\x1e\n\x1aHOLDER_ROLE_REPRESENTATIVE\x10\x04*\xb2\x02\n\nLandOrigin\x12\x1b\n\x17LAND_ORIGIN_UNSPECIFIED\x10\x00\x12#\n\x1fLAND_ORIGIN_ALLOCATED_WITH_LEVY\x10\x01\x12&\n\"LAND_ORIGIN_ALLOCATED_WITHOUT_LEVY\x10\x02\x12%\n!LAND_ORIGIN_LEASED_ANNUAL_PAYMENT\x10\x03\x12&\n\"LAND_ORIGIN_LEASED_ONE_OFF_PAYMENT\x10\x04\x12\x1a\n\x16LAND_ORIGIN_RECOGNISED\x10\x05\x12\x1b\n\x17LAND_ORIGIN_TRANSFERRED\x10\x06\x12\x19\n\x15LAND_ORIGIN_INHERITED\x10\x07\x12\x17\n\x13LAND_ORIGIN_DONATED\x10\x08\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ndx.land.v1.parcel_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FORMOFUSE']._serialized_start=1102
-  _globals['_FORMOFUSE']._serialized_end=1191
-  _globals['_HOLDERROLE']._serialized_start=1194
-  _globals['_HOLDERROLE']._serialized_end=1351
-  _globals['_LANDORIGIN']._serialized_start=1354
-  _globals['_LANDORIGIN']._serialized_end=1660
-  _globals['_PARCEL']._serialized_start=102
-  _globals['_PARCEL']._serialized_end=625
-  _globals['_LANDUSE']._serialized_start=627
-  _globals['_LANDUSE']._serialized_end=667
-  _globals['_CERTIFICATE']._serialized_start=669
-  _globals['_CERTIFICATE']._serialized_end=763
-  _globals['_RIGHTSHOLDER']._serialized_start=766
-  _globals['_RIGHTSHOLDER']._serialized_end=943
-  _globals['_MORTGAGE']._serialized_start=946
-  _globals['_MORTGAGE']._serialized_end=1100
+  _globals['_PARCEL'].fields_by_name['parcel_id']._loaded_options = None
+  _globals['_PARCEL'].fields_by_name['parcel_id']._serialized_options = b'\242\273\030\006parcel'
+  _globals['_RIGHTSHOLDER'].fields_by_name['citizen_id']._loaded_options = None
+  _globals['_RIGHTSHOLDER'].fields_by_name['citizen_id']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_MORTGAGE'].fields_by_name['holder_enterprise_code']._loaded_options = None
+  _globals['_MORTGAGE'].fields_by_name['holder_enterprise_code']._serialized_options = b'\242\273\030\nenterprise'
+  _globals['_FORMOFUSE']._serialized_start=1176
+  _globals['_FORMOFUSE']._serialized_end=1265
+  _globals['_HOLDERROLE']._serialized_start=1268
+  _globals['_HOLDERROLE']._serialized_end=1425
+  _globals['_LANDORIGIN']._serialized_start=1428
+  _globals['_LANDORIGIN']._serialized_end=1734
+  _globals['_PARCEL']._serialized_start=135
+  _globals['_PARCEL']._serialized_end=670
+  _globals['_LANDUSE']._serialized_start=672
+  _globals['_LANDUSE']._serialized_end=712
+  _globals['_CERTIFICATE']._serialized_start=714
+  _globals['_CERTIFICATE']._serialized_end=808
+  _globals['_RIGHTSHOLDER']._serialized_start=811
+  _globals['_RIGHTSHOLDER']._serialized_end=1001
+  _globals['_MORTGAGE']._serialized_start=1004
+  _globals['_MORTGAGE']._serialized_end=1174
 # @@protoc_insertion_point(module_scope)

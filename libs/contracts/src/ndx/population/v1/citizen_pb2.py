@@ -23,26 +23,35 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from ndx.common.v1 import annotations_pb2 as ndx_dot_common_dot_v1_dot_annotations__pb2
 from ndx.common.v1 import types_pb2 as ndx_dot_common_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fndx/population/v1/citizen.proto\x12\x11ndx.population.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19ndx/common/v1/types.proto\"v\n\x0cIdentityCard\x12\'\n\nissue_date\x18\x01 \x01(\x0b\x32\x13.ndx.common.v1.Date\x12\x13\n\x0bissue_place\x18\x02 \x01(\t\x12(\n\x0b\x65xpiry_date\x18\x03 \x01(\x0b\x32\x13.ndx.common.v1.Date\"\x9f\x07\n\x07\x43itizen\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\x13\n\x0bother_names\x18\x03 \x03(\t\x12*\n\rdate_of_birth\x18\x04 \x01(\x0b\x32\x13.ndx.common.v1.Date\x12)\n\x06gender\x18\x05 \x01(\x0e\x32\x19.ndx.population.v1.Gender\x12.\n\x0eplace_of_birth\x18\x06 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12(\n\x08hometown\x18\x07 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12\x11\n\tethnicity\x18\x08 \x01(\t\x12\x10\n\x08religion\x18\t \x01(\t\x12\x13\n\x0bnationality\x18\n \x01(\t\x12\x30\n\nblood_type\x18\x0b \x01(\x0e\x32\x1c.ndx.population.v1.BloodType\x12\x15\n\rold_id_number\x18\x0c \x01(\t\x12\x30\n\x07id_card\x18\r \x01(\x0b\x32\x1f.ndx.population.v1.IdentityCard\x12\x11\n\tfather_id\x18\x0e \x01(\t\x12\x11\n\tmother_id\x18\x0f \x01(\t\x12\x11\n\tspouse_id\x18\x10 \x01(\t\x12\x31\n\x11permanent_address\x18\x11 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12\x31\n\x11temporary_address\x18\x12 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12/\n\x0f\x63urrent_address\x18\x13 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12\x14\n\x0chousehold_id\x18\x14 \x01(\t\x12\x46\n\x14relationship_to_head\x18\x15 \x01(\x0e\x32(.ndx.population.v1.HouseholdRelationship\x12\x38\n\x0emarital_status\x18\x16 \x01(\x0e\x32 .ndx.population.v1.MaritalStatus\x12*\n\rdate_of_death\x18\x17 \x01(\x0b\x32\x13.ndx.common.v1.Date\x12\r\n\x05phone\x18\x18 \x01(\t\x12\r\n\x05\x65mail\x18\x19 \x01(\t\x12\x0f\n\x07version\x18\x1a \x01(\x03\x12/\n\x0bupdate_time\x18\x1b \x01(\x0b\x32\x1a.google.protobuf.Timestamp*D\n\x06Gender\x12\x16\n\x12GENDER_UNSPECIFIED\x10\x00\x12\x0f\n\x0bGENDER_MALE\x10\x01\x12\x11\n\rGENDER_FEMALE\x10\x02*\x81\x02\n\tBloodType\x12\x1a\n\x16\x42LOOD_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x42LOOD_TYPE_O_POSITIVE\x10\x01\x12\x19\n\x15\x42LOOD_TYPE_O_NEGATIVE\x10\x02\x12\x19\n\x15\x42LOOD_TYPE_A_POSITIVE\x10\x03\x12\x19\n\x15\x42LOOD_TYPE_A_NEGATIVE\x10\x04\x12\x19\n\x15\x42LOOD_TYPE_B_POSITIVE\x10\x05\x12\x19\n\x15\x42LOOD_TYPE_B_NEGATIVE\x10\x06\x12\x1a\n\x16\x42LOOD_TYPE_AB_POSITIVE\x10\x07\x12\x1a\n\x16\x42LOOD_TYPE_AB_NEGATIVE\x10\x08*\x9f\x01\n\rMaritalStatus\x12\x1e\n\x1aMARITAL_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15MARITAL_STATUS_SINGLE\x10\x01\x12\x1a\n\x16MARITAL_STATUS_MARRIED\x10\x02\x12\x1b\n\x17MARITAL_STATUS_DIVORCED\x10\x03\x12\x1a\n\x16MARITAL_STATUS_WIDOWED\x10\x04*\xb5\x02\n\x15HouseholdRelationship\x12&\n\"HOUSEHOLD_RELATIONSHIP_UNSPECIFIED\x10\x00\x12\x1f\n\x1bHOUSEHOLD_RELATIONSHIP_HEAD\x10\x01\x12!\n\x1dHOUSEHOLD_RELATIONSHIP_SPOUSE\x10\x02\x12 \n\x1cHOUSEHOLD_RELATIONSHIP_CHILD\x10\x03\x12!\n\x1dHOUSEHOLD_RELATIONSHIP_PARENT\x10\x04\x12%\n!HOUSEHOLD_RELATIONSHIP_GRANDCHILD\x10\x05\x12\"\n\x1eHOUSEHOLD_RELATIONSHIP_SIBLING\x10\x06\x12 \n\x1cHOUSEHOLD_RELATIONSHIP_OTHER\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fndx/population/v1/citizen.proto\x12\x11ndx.population.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fndx/common/v1/annotations.proto\x1a\x19ndx/common/v1/types.proto\"v\n\x0cIdentityCard\x12\'\n\nissue_date\x18\x01 \x01(\x0b\x32\x13.ndx.common.v1.Date\x12\x13\n\x0bissue_place\x18\x02 \x01(\t\x12(\n\x0b\x65xpiry_date\x18\x03 \x01(\x0b\x32\x13.ndx.common.v1.Date\"\xd3\x07\n\x07\x43itizen\x12\x1f\n\ncitizen_id\x18\x01 \x01(\tB\x0b\xa2\xbb\x18\x07\x63itizen\x12\x11\n\tfull_name\x18\x02 \x01(\t\x12\x13\n\x0bother_names\x18\x03 \x03(\t\x12*\n\rdate_of_birth\x18\x04 \x01(\x0b\x32\x13.ndx.common.v1.Date\x12)\n\x06gender\x18\x05 \x01(\x0e\x32\x19.ndx.population.v1.Gender\x12.\n\x0eplace_of_birth\x18\x06 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12(\n\x08hometown\x18\x07 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12\x11\n\tethnicity\x18\x08 \x01(\t\x12\x10\n\x08religion\x18\t \x01(\t\x12\x13\n\x0bnationality\x18\n \x01(\t\x12\x30\n\nblood_type\x18\x0b \x01(\x0e\x32\x1c.ndx.population.v1.BloodType\x12\x15\n\rold_id_number\x18\x0c \x01(\t\x12\x30\n\x07id_card\x18\r \x01(\x0b\x32\x1f.ndx.population.v1.IdentityCard\x12\x1e\n\tfather_id\x18\x0e \x01(\tB\x0b\xa2\xbb\x18\x07\x63itizen\x12\x1e\n\tmother_id\x18\x0f \x01(\tB\x0b\xa2\xbb\x18\x07\x63itizen\x12\x1e\n\tspouse_id\x18\x10 \x01(\tB\x0b\xa2\xbb\x18\x07\x63itizen\x12\x31\n\x11permanent_address\x18\x11 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12\x31\n\x11temporary_address\x18\x12 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12/\n\x0f\x63urrent_address\x18\x13 \x01(\x0b\x32\x16.ndx.common.v1.Address\x12\x14\n\x0chousehold_id\x18\x14 \x01(\t\x12\x46\n\x14relationship_to_head\x18\x15 \x01(\x0e\x32(.ndx.population.v1.HouseholdRelationship\x12\x38\n\x0emarital_status\x18\x16 \x01(\x0e\x32 .ndx.population.v1.MaritalStatus\x12*\n\rdate_of_death\x18\x17 \x01(\x0b\x32\x13.ndx.common.v1.Date\x12\r\n\x05phone\x18\x18 \x01(\t\x12\r\n\x05\x65mail\x18\x19 \x01(\t\x12\x0f\n\x07version\x18\x1a \x01(\x03\x12/\n\x0bupdate_time\x18\x1b \x01(\x0b\x32\x1a.google.protobuf.Timestamp*D\n\x06Gender\x12\x16\n\x12GENDER_UNSPECIFIED\x10\x00\x12\x0f\n\x0bGENDER_MALE\x10\x01\x12\x11\n\rGENDER_FEMALE\x10\x02*\x81\x02\n\tBloodType\x12\x1a\n\x16\x42LOOD_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x42LOOD_TYPE_O_POSITIVE\x10\x01\x12\x19\n\x15\x42LOOD_TYPE_O_NEGATIVE\x10\x02\x12\x19\n\x15\x42LOOD_TYPE_A_POSITIVE\x10\x03\x12\x19\n\x15\x42LOOD_TYPE_A_NEGATIVE\x10\x04\x12\x19\n\x15\x42LOOD_TYPE_B_POSITIVE\x10\x05\x12\x19\n\x15\x42LOOD_TYPE_B_NEGATIVE\x10\x06\x12\x1a\n\x16\x42LOOD_TYPE_AB_POSITIVE\x10\x07\x12\x1a\n\x16\x42LOOD_TYPE_AB_NEGATIVE\x10\x08*\x9f\x01\n\rMaritalStatus\x12\x1e\n\x1aMARITAL_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15MARITAL_STATUS_SINGLE\x10\x01\x12\x1a\n\x16MARITAL_STATUS_MARRIED\x10\x02\x12\x1b\n\x17MARITAL_STATUS_DIVORCED\x10\x03\x12\x1a\n\x16MARITAL_STATUS_WIDOWED\x10\x04*\xb5\x02\n\x15HouseholdRelationship\x12&\n\"HOUSEHOLD_RELATIONSHIP_UNSPECIFIED\x10\x00\x12\x1f\n\x1bHOUSEHOLD_RELATIONSHIP_HEAD\x10\x01\x12!\n\x1dHOUSEHOLD_RELATIONSHIP_SPOUSE\x10\x02\x12 \n\x1cHOUSEHOLD_RELATIONSHIP_CHILD\x10\x03\x12!\n\x1dHOUSEHOLD_RELATIONSHIP_PARENT\x10\x04\x12%\n!HOUSEHOLD_RELATIONSHIP_GRANDCHILD\x10\x05\x12\"\n\x1eHOUSEHOLD_RELATIONSHIP_SIBLING\x10\x06\x12 \n\x1cHOUSEHOLD_RELATIONSHIP_OTHER\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ndx.population.v1.citizen_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GENDER']._serialized_start=1164
-  _globals['_GENDER']._serialized_end=1232
-  _globals['_BLOODTYPE']._serialized_start=1235
-  _globals['_BLOODTYPE']._serialized_end=1492
-  _globals['_MARITALSTATUS']._serialized_start=1495
-  _globals['_MARITALSTATUS']._serialized_end=1654
-  _globals['_HOUSEHOLDRELATIONSHIP']._serialized_start=1657
-  _globals['_HOUSEHOLDRELATIONSHIP']._serialized_end=1966
-  _globals['_IDENTITYCARD']._serialized_start=114
-  _globals['_IDENTITYCARD']._serialized_end=232
-  _globals['_CITIZEN']._serialized_start=235
-  _globals['_CITIZEN']._serialized_end=1162
+  _globals['_CITIZEN'].fields_by_name['citizen_id']._loaded_options = None
+  _globals['_CITIZEN'].fields_by_name['citizen_id']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_CITIZEN'].fields_by_name['father_id']._loaded_options = None
+  _globals['_CITIZEN'].fields_by_name['father_id']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_CITIZEN'].fields_by_name['mother_id']._loaded_options = None
+  _globals['_CITIZEN'].fields_by_name['mother_id']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_CITIZEN'].fields_by_name['spouse_id']._loaded_options = None
+  _globals['_CITIZEN'].fields_by_name['spouse_id']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_GENDER']._serialized_start=1249
+  _globals['_GENDER']._serialized_end=1317
+  _globals['_BLOODTYPE']._serialized_start=1320
+  _globals['_BLOODTYPE']._serialized_end=1577
+  _globals['_MARITALSTATUS']._serialized_start=1580
+  _globals['_MARITALSTATUS']._serialized_end=1739
+  _globals['_HOUSEHOLDRELATIONSHIP']._serialized_start=1742
+  _globals['_HOUSEHOLDRELATIONSHIP']._serialized_end=2051
+  _globals['_IDENTITYCARD']._serialized_start=147
+  _globals['_IDENTITYCARD']._serialized_end=265
+  _globals['_CITIZEN']._serialized_start=268
+  _globals['_CITIZEN']._serialized_end=1247
 # @@protoc_insertion_point(module_scope)

@@ -23,45 +23,54 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
+from ndx.common.v1 import annotations_pb2 as ndx_dot_common_dot_v1_dot_annotations__pb2
 from ndx.common.v1 import types_pb2 as ndx_dot_common_dot_v1_dot_types__pb2
 from ndx.population.v1 import citizen_pb2 as ndx_dot_population_dot_v1_dot_citizen__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*ndx/population/v1/population_service.proto\x12\x11ndx.population.v1\x1a google/protobuf/field_mask.proto\x1a\x19ndx/common/v1/types.proto\x1a\x1fndx/population/v1/citizen.proto\"V\n\x11GetCitizenRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"]\n\x17\x42\x61tchGetCitizensRequest\x12\x13\n\x0b\x63itizen_ids\x18\x01 \x03(\t\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"e\n\x18\x42\x61tchGetCitizensResponse\x12,\n\x08\x63itizens\x18\x01 \x03(\x0b\x32\x1a.ndx.population.v1.Citizen\x12\x1b\n\x13missing_citizen_ids\x18\x02 \x03(\t\"\xd3\x01\n\x13ListCitizensRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x11\n\tward_code\x18\x03 \x01(\t\x12\x14\n\x0chousehold_id\x18\x04 \x01(\t\x12\x11\n\tfull_name\x18\x05 \x01(\t\x12*\n\rdate_of_birth\x18\x06 \x01(\x0b\x32\x13.ndx.common.v1.Date\x12-\n\tread_mask\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"]\n\x14ListCitizensResponse\x12,\n\x08\x63itizens\x18\x01 \x03(\x0b\x32\x1a.ndx.population.v1.Citizen\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"b\n\x1bListHouseholdMembersRequest\x12\x14\n\x0chousehold_id\x18\x01 \x01(\t\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"K\n\x1cListHouseholdMembersResponse\x12+\n\x07members\x18\x01 \x03(\x0b\x32\x1a.ndx.population.v1.Citizen\"\x86\x01\n\x14VerifyCitizenRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12*\n\x06\x63laims\x18\x02 \x01(\x0b\x32\x1a.ndx.population.v1.Citizen\x12.\n\nclaim_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\x86\x01\n\x15VerifyCitizenResponse\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12,\n\x07overall\x18\x02 \x01(\x0e\x32\x1b.ndx.common.v1.VerifyResult\x12+\n\x07results\x18\x03 \x03(\x0b\x32\x1a.ndx.common.v1.ClaimResult\"W\n\x1a\x42\x61tchVerifyCitizensRequest\x12\x39\n\x08requests\x18\x01 \x03(\x0b\x32\'.ndx.population.v1.VerifyCitizenRequest\"X\n\x1b\x42\x61tchVerifyCitizensResponse\x12\x39\n\x07results\x18\x01 \x03(\x0b\x32(.ndx.population.v1.VerifyCitizenResponse\"E\n\x16RegisterCitizenRequest\x12+\n\x07\x63itizen\x18\x01 \x01(\x0b\x32\x1a.ndx.population.v1.Citizen\"\x8e\x01\n\x14UpdateCitizenRequest\x12+\n\x07\x63itizen\x18\x01 \x01(\x0b\x32\x1a.ndx.population.v1.Citizen\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\"n\n\x12RecordDeathRequest\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12*\n\rdate_of_death\x18\x02 \x01(\x0b\x32\x13.ndx.common.v1.Date\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\x32\x86\x07\n\x11PopulationService\x12N\n\nGetCitizen\x12$.ndx.population.v1.GetCitizenRequest\x1a\x1a.ndx.population.v1.Citizen\x12k\n\x10\x42\x61tchGetCitizens\x12*.ndx.population.v1.BatchGetCitizensRequest\x1a+.ndx.population.v1.BatchGetCitizensResponse\x12_\n\x0cListCitizens\x12&.ndx.population.v1.ListCitizensRequest\x1a\'.ndx.population.v1.ListCitizensResponse\x12w\n\x14ListHouseholdMembers\x12..ndx.population.v1.ListHouseholdMembersRequest\x1a/.ndx.population.v1.ListHouseholdMembersResponse\x12\x62\n\rVerifyCitizen\x12\'.ndx.population.v1.VerifyCitizenRequest\x1a(.ndx.population.v1.VerifyCitizenResponse\x12t\n\x13\x42\x61tchVerifyCitizens\x12-.ndx.population.v1.BatchVerifyCitizensRequest\x1a..ndx.population.v1.BatchVerifyCitizensResponse\x12X\n\x0fRegisterCitizen\x12).ndx.population.v1.RegisterCitizenRequest\x1a\x1a.ndx.population.v1.Citizen\x12T\n\rUpdateCitizen\x12\'.ndx.population.v1.UpdateCitizenRequest\x1a\x1a.ndx.population.v1.Citizen\x12P\n\x0bRecordDeath\x12%.ndx.population.v1.RecordDeathRequest\x1a\x1a.ndx.population.v1.Citizenb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*ndx/population/v1/population_service.proto\x12\x11ndx.population.v1\x1a google/protobuf/field_mask.proto\x1a\x1fndx/common/v1/annotations.proto\x1a\x19ndx/common/v1/types.proto\x1a\x1fndx/population/v1/citizen.proto\"c\n\x11GetCitizenRequest\x12\x1f\n\ncitizen_id\x18\x01 \x01(\tB\x0b\xa2\xbb\x18\x07\x63itizen\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"j\n\x17\x42\x61tchGetCitizensRequest\x12 \n\x0b\x63itizen_ids\x18\x01 \x03(\tB\x0b\xa2\xbb\x18\x07\x63itizen\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"e\n\x18\x42\x61tchGetCitizensResponse\x12,\n\x08\x63itizens\x18\x01 \x03(\x0b\x32\x1a.ndx.population.v1.Citizen\x12\x1b\n\x13missing_citizen_ids\x18\x02 \x03(\t\"\xd3\x01\n\x13ListCitizensRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x11\n\tward_code\x18\x03 \x01(\t\x12\x14\n\x0chousehold_id\x18\x04 \x01(\t\x12\x11\n\tfull_name\x18\x05 \x01(\t\x12*\n\rdate_of_birth\x18\x06 \x01(\x0b\x32\x13.ndx.common.v1.Date\x12-\n\tread_mask\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"]\n\x14ListCitizensResponse\x12,\n\x08\x63itizens\x18\x01 \x03(\x0b\x32\x1a.ndx.population.v1.Citizen\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"b\n\x1bListHouseholdMembersRequest\x12\x14\n\x0chousehold_id\x18\x01 \x01(\t\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"K\n\x1cListHouseholdMembersResponse\x12+\n\x07members\x18\x01 \x03(\x0b\x32\x1a.ndx.population.v1.Citizen\"\x93\x01\n\x14VerifyCitizenRequest\x12\x1f\n\ncitizen_id\x18\x01 \x01(\tB\x0b\xa2\xbb\x18\x07\x63itizen\x12*\n\x06\x63laims\x18\x02 \x01(\x0b\x32\x1a.ndx.population.v1.Citizen\x12.\n\nclaim_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\x86\x01\n\x15VerifyCitizenResponse\x12\x12\n\ncitizen_id\x18\x01 \x01(\t\x12,\n\x07overall\x18\x02 \x01(\x0e\x32\x1b.ndx.common.v1.VerifyResult\x12+\n\x07results\x18\x03 \x03(\x0b\x32\x1a.ndx.common.v1.ClaimResult\"W\n\x1a\x42\x61tchVerifyCitizensRequest\x12\x39\n\x08requests\x18\x01 \x03(\x0b\x32\'.ndx.population.v1.VerifyCitizenRequest\"X\n\x1b\x42\x61tchVerifyCitizensResponse\x12\x39\n\x07results\x18\x01 \x03(\x0b\x32(.ndx.population.v1.VerifyCitizenResponse\"E\n\x16RegisterCitizenRequest\x12+\n\x07\x63itizen\x18\x01 \x01(\x0b\x32\x1a.ndx.population.v1.Citizen\"\x8e\x01\n\x14UpdateCitizenRequest\x12+\n\x07\x63itizen\x18\x01 \x01(\x0b\x32\x1a.ndx.population.v1.Citizen\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\"{\n\x12RecordDeathRequest\x12\x1f\n\ncitizen_id\x18\x01 \x01(\tB\x0b\xa2\xbb\x18\x07\x63itizen\x12*\n\rdate_of_death\x18\x02 \x01(\x0b\x32\x13.ndx.common.v1.Date\x12\x18\n\x10\x65xpected_version\x18\x03 \x01(\x03\x32\x86\x07\n\x11PopulationService\x12N\n\nGetCitizen\x12$.ndx.population.v1.GetCitizenRequest\x1a\x1a.ndx.population.v1.Citizen\x12k\n\x10\x42\x61tchGetCitizens\x12*.ndx.population.v1.BatchGetCitizensRequest\x1a+.ndx.population.v1.BatchGetCitizensResponse\x12_\n\x0cListCitizens\x12&.ndx.population.v1.ListCitizensRequest\x1a\'.ndx.population.v1.ListCitizensResponse\x12w\n\x14ListHouseholdMembers\x12..ndx.population.v1.ListHouseholdMembersRequest\x1a/.ndx.population.v1.ListHouseholdMembersResponse\x12\x62\n\rVerifyCitizen\x12\'.ndx.population.v1.VerifyCitizenRequest\x1a(.ndx.population.v1.VerifyCitizenResponse\x12t\n\x13\x42\x61tchVerifyCitizens\x12-.ndx.population.v1.BatchVerifyCitizensRequest\x1a..ndx.population.v1.BatchVerifyCitizensResponse\x12X\n\x0fRegisterCitizen\x12).ndx.population.v1.RegisterCitizenRequest\x1a\x1a.ndx.population.v1.Citizen\x12T\n\rUpdateCitizen\x12\'.ndx.population.v1.UpdateCitizenRequest\x1a\x1a.ndx.population.v1.Citizen\x12P\n\x0bRecordDeath\x12%.ndx.population.v1.RecordDeathRequest\x1a\x1a.ndx.population.v1.Citizenb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ndx.population.v1.population_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETCITIZENREQUEST']._serialized_start=159
-  _globals['_GETCITIZENREQUEST']._serialized_end=245
-  _globals['_BATCHGETCITIZENSREQUEST']._serialized_start=247
-  _globals['_BATCHGETCITIZENSREQUEST']._serialized_end=340
-  _globals['_BATCHGETCITIZENSRESPONSE']._serialized_start=342
-  _globals['_BATCHGETCITIZENSRESPONSE']._serialized_end=443
-  _globals['_LISTCITIZENSREQUEST']._serialized_start=446
-  _globals['_LISTCITIZENSREQUEST']._serialized_end=657
-  _globals['_LISTCITIZENSRESPONSE']._serialized_start=659
-  _globals['_LISTCITIZENSRESPONSE']._serialized_end=752
-  _globals['_LISTHOUSEHOLDMEMBERSREQUEST']._serialized_start=754
-  _globals['_LISTHOUSEHOLDMEMBERSREQUEST']._serialized_end=852
-  _globals['_LISTHOUSEHOLDMEMBERSRESPONSE']._serialized_start=854
-  _globals['_LISTHOUSEHOLDMEMBERSRESPONSE']._serialized_end=929
-  _globals['_VERIFYCITIZENREQUEST']._serialized_start=932
-  _globals['_VERIFYCITIZENREQUEST']._serialized_end=1066
-  _globals['_VERIFYCITIZENRESPONSE']._serialized_start=1069
-  _globals['_VERIFYCITIZENRESPONSE']._serialized_end=1203
-  _globals['_BATCHVERIFYCITIZENSREQUEST']._serialized_start=1205
-  _globals['_BATCHVERIFYCITIZENSREQUEST']._serialized_end=1292
-  _globals['_BATCHVERIFYCITIZENSRESPONSE']._serialized_start=1294
-  _globals['_BATCHVERIFYCITIZENSRESPONSE']._serialized_end=1382
-  _globals['_REGISTERCITIZENREQUEST']._serialized_start=1384
-  _globals['_REGISTERCITIZENREQUEST']._serialized_end=1453
-  _globals['_UPDATECITIZENREQUEST']._serialized_start=1456
-  _globals['_UPDATECITIZENREQUEST']._serialized_end=1598
-  _globals['_RECORDDEATHREQUEST']._serialized_start=1600
-  _globals['_RECORDDEATHREQUEST']._serialized_end=1710
-  _globals['_POPULATIONSERVICE']._serialized_start=1713
-  _globals['_POPULATIONSERVICE']._serialized_end=2615
+  _globals['_GETCITIZENREQUEST'].fields_by_name['citizen_id']._loaded_options = None
+  _globals['_GETCITIZENREQUEST'].fields_by_name['citizen_id']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_BATCHGETCITIZENSREQUEST'].fields_by_name['citizen_ids']._loaded_options = None
+  _globals['_BATCHGETCITIZENSREQUEST'].fields_by_name['citizen_ids']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_VERIFYCITIZENREQUEST'].fields_by_name['citizen_id']._loaded_options = None
+  _globals['_VERIFYCITIZENREQUEST'].fields_by_name['citizen_id']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_RECORDDEATHREQUEST'].fields_by_name['citizen_id']._loaded_options = None
+  _globals['_RECORDDEATHREQUEST'].fields_by_name['citizen_id']._serialized_options = b'\242\273\030\007citizen'
+  _globals['_GETCITIZENREQUEST']._serialized_start=192
+  _globals['_GETCITIZENREQUEST']._serialized_end=291
+  _globals['_BATCHGETCITIZENSREQUEST']._serialized_start=293
+  _globals['_BATCHGETCITIZENSREQUEST']._serialized_end=399
+  _globals['_BATCHGETCITIZENSRESPONSE']._serialized_start=401
+  _globals['_BATCHGETCITIZENSRESPONSE']._serialized_end=502
+  _globals['_LISTCITIZENSREQUEST']._serialized_start=505
+  _globals['_LISTCITIZENSREQUEST']._serialized_end=716
+  _globals['_LISTCITIZENSRESPONSE']._serialized_start=718
+  _globals['_LISTCITIZENSRESPONSE']._serialized_end=811
+  _globals['_LISTHOUSEHOLDMEMBERSREQUEST']._serialized_start=813
+  _globals['_LISTHOUSEHOLDMEMBERSREQUEST']._serialized_end=911
+  _globals['_LISTHOUSEHOLDMEMBERSRESPONSE']._serialized_start=913
+  _globals['_LISTHOUSEHOLDMEMBERSRESPONSE']._serialized_end=988
+  _globals['_VERIFYCITIZENREQUEST']._serialized_start=991
+  _globals['_VERIFYCITIZENREQUEST']._serialized_end=1138
+  _globals['_VERIFYCITIZENRESPONSE']._serialized_start=1141
+  _globals['_VERIFYCITIZENRESPONSE']._serialized_end=1275
+  _globals['_BATCHVERIFYCITIZENSREQUEST']._serialized_start=1277
+  _globals['_BATCHVERIFYCITIZENSREQUEST']._serialized_end=1364
+  _globals['_BATCHVERIFYCITIZENSRESPONSE']._serialized_start=1366
+  _globals['_BATCHVERIFYCITIZENSRESPONSE']._serialized_end=1454
+  _globals['_REGISTERCITIZENREQUEST']._serialized_start=1456
+  _globals['_REGISTERCITIZENREQUEST']._serialized_end=1525
+  _globals['_UPDATECITIZENREQUEST']._serialized_start=1528
+  _globals['_UPDATECITIZENREQUEST']._serialized_end=1670
+  _globals['_RECORDDEATHREQUEST']._serialized_start=1672
+  _globals['_RECORDDEATHREQUEST']._serialized_end=1795
+  _globals['_POPULATIONSERVICE']._serialized_start=1798
+  _globals['_POPULATIONSERVICE']._serialized_end=2700
 # @@protoc_insertion_point(module_scope)
