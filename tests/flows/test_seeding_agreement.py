@@ -8,12 +8,13 @@ from sqlalchemy import Table, select
 
 from ndx_business.adapters.tables import members, representatives
 from ndx_business.seed import seed_business
+from ndx_cli.exchange import seed_population
 from ndx_land.adapters.tables import holders
 from ndx_land.seed import seed_land
 from ndx_population.adapters.tables import citizens
 from ndx_runtime.db import Database
 
-from .conftest import CITIZENS, ENTERPRISES, PARCELS, SEED, seed_population
+from .conftest import CITIZENS, ENTERPRISES, PARCELS, SEED, SIZES
 
 
 async def people(url: str, table: Table) -> dict[str, set[str]]:
@@ -49,7 +50,7 @@ async def test_seeded_representatives_and_members_are_citizens_with_their_names(
 ) -> None:
     population = f"sqlite+aiosqlite:///{tmp_path / 'population.db'}"
     business = f"sqlite+aiosqlite:///{tmp_path / 'business.db'}"
-    await seed_population(population)
+    await seed_population(population, SIZES)
     assert await seed_business(business, ENTERPRISES, SEED, CITIZENS) == ENTERPRISES
 
     stored = await people(business, representatives)
@@ -65,7 +66,7 @@ async def test_seeded_representatives_and_members_are_citizens_with_their_names(
 async def test_seeded_rights_holders_are_citizens_with_their_names(tmp_path: Path) -> None:
     population = f"sqlite+aiosqlite:///{tmp_path / 'population.db'}"
     land = f"sqlite+aiosqlite:///{tmp_path / 'land.db'}"
-    await seed_population(population)
+    await seed_population(population, SIZES)
     assert await seed_land(land, PARCELS, SEED, CITIZENS) == PARCELS
 
     stored = await people(land, holders)

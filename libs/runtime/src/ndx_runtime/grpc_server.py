@@ -30,20 +30,27 @@ class ServiceHost:
         settings: ServiceSettings,
         *,
         secure: bool = True,
+        allow_list: bool = True,
+        observe: bool = True,
+        reuse_port: bool = False,
         interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
         options: Sequence[tuple[str, Any]] = (),
     ) -> None:
+        """`allow_list` and `observe` add the identity allow-list and the tracing/logging
+        interceptor (a server that does both itself, like the gateway, turns them off);
+        `reuse_port` lets several processes serve one port."""
         self.settings = settings
         chain: list[grpc.aio.ServerInterceptor[Any, Any]] = []
-        if secure:
+        if secure and allow_list:
             chain.append(AllowListInterceptor(settings.allowed_identities))
-        chain.append(AroundInterceptor(observe_call))
+        if observe:
+            chain.append(AroundInterceptor(observe_call))
         chain.extend(interceptors)
         self.server = grpc.aio.server(
             interceptors=chain,
             options=[
                 ("grpc.max_receive_message_length", 16 * 1024 * 1024),
-                ("grpc.so_reuseport", 0),
+                ("grpc.so_reuseport", 1 if reuse_port else 0),
                 *options,
             ],
         )
@@ -57,6 +64,15 @@ class ServiceHost:
         """Adds a servicer, e.g. `add(add_PopulationServiceServicer_to_server, svc, NAME)`."""
         register(servicer, self.server)
         self._services.append(service_name)
+
+    def add_generic(
+        self,
+        handler: grpc.GenericRpcHandler,  # type: ignore[type-arg]
+        service_names: Sequence[str],
+    ) -> None:
+        """Adds a handler that serves the named services by method name."""
+        self.server.add_generic_rpc_handlers((handler,))
+        self._services.extend(service_names)
 
     async def start(self) -> int:
         names = [*self._services, health.SERVICE_NAME, reflection.SERVICE_NAME]

@@ -9,16 +9,18 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from .topics import topic_partitions
 
 
-def create_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+def create_producer(
+    bootstrap: str, client_id: str, *, linger_ms: int = 5, request_timeout_ms: int = 15_000
+) -> AIOKafkaProducer:
     """An idempotent producer: acks from all in-sync replicas, no duplicates on retry."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
-        linger_ms=5,
+        linger_ms=linger_ms,
         max_batch_size=256 * 1024,
-        request_timeout_ms=15_000,
+        request_timeout_ms=request_timeout_ms,
     )
 
 

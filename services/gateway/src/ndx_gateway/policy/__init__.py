@@ -11,7 +11,7 @@ from google.protobuf.descriptor_pool import DescriptorPool
 from .compiled import Decision, Grant, Policy, compile_policy
 from .document import PolicyError, load_document
 from .fields import FieldSet
-from .projection import project
+from .projection import Projection, cut, project
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -20,6 +20,8 @@ __all__ = [
     "Grant",
     "Policy",
     "PolicyError",
+    "Projection",
+    "cut",
     "load_policy",
     "project",
 ]

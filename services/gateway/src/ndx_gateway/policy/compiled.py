@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from google.protobuf.descriptor_pool import DescriptorPool
 
 from .document import PolicyDocument, PolicyError, Quota
 from .fields import FieldSet, resolve
+
+GATEWAY_PACKAGE = "ndx.gateway."
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class Decision:
     reason: str
     rule: str
     grant: Grant | None = None
+    # Machine-readable reason of a denial (the ErrorInfo reason callers see).
+    code: str = "GRANTED"
 
 
 @dataclass(frozen=True)
@@ -46,23 +51,40 @@ class Policy:
     version: str
     registries: dict[str, RegistryRule]  # by service full name
     grants: dict[tuple[str, str], Grant] = field(default_factory=dict)
+    # Agency name -> description, and (agency, purpose) -> purpose description.
+    agencies: dict[str, str] = field(default_factory=dict)
+    purposes: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @cached_property
+    def resources(self) -> frozenset[str]:
+        return frozenset(r.resource for r in self.registries.values())
 
     def registry_of(self, method: str) -> RegistryRule | None:
         return self.registries.get(method.partition("/")[0])
 
     def decide(self, agency: str, purpose: str, method: str) -> Decision:
         """Default deny: the call needs a grant of this agency, for this purpose, naming it."""
-        registry = self.registry_of(method)
-        if registry is None:
-            return Decision(False, f"no registry serves {method}", "registries")
+        if self.registry_of(method) is None and not served_by_gateway(method):
+            return Decision(False, f"no registry serves {method}", "registries", code="NO_ROUTE")
+        if agency not in self.agencies:
+            return Decision(
+                False, f"agency {agency!r} is not in the policy", "agencies", code="UNKNOWN_AGENCY"
+            )
         grant = self.grants.get((agency, purpose))
         if grant is None:
             return Decision(
-                False, f"agency {agency!r} has no purpose {purpose!r}", f"agencies.{agency}"
+                False,
+                f"agency {agency!r} has no purpose {purpose!r}",
+                f"agencies.{agency}.purposes",
+                code="UNKNOWN_PURPOSE",
             )
         if method not in grant.methods:
             return Decision(
-                False, f"purpose {purpose!r} does not grant {method}", grant.location, grant
+                False,
+                f"purpose {purpose!r} does not grant {method}",
+                grant.location,
+                grant,
+                code="METHOD_NOT_GRANTED",
             )
         return Decision(True, f"granted by purpose {purpose!r}", grant.location, grant)
 
@@ -109,13 +131,17 @@ def compile_policy(document: PolicyDocument, pool: DescriptorPool) -> Policy:
     resources = {r.resource for r in registries.values()}
     policy = Policy(document.version, registries)
     for agency, a in document.agencies.items():
+        policy.agencies[agency] = a.description
         for purpose, p in a.purposes.items():
             at = f"agencies.{agency}.purposes.{purpose}"
+            policy.purposes[(agency, purpose)] = p.description
             methods: set[str] = set()
             for i, m in enumerate(p.methods):
                 methods |= _methods(pool, m, f"{at}.methods[{i}]", problems)
             for m in sorted(methods):
                 registry = registries.get(m.partition("/")[0])
+                if registry is None and served_by_gateway(m):
+                    continue
                 if registry is None:
                     problems.append(f"{at}.methods: {m} is not served by any registry")
                 elif m in registry.writes and registry.owner != agency:
@@ -130,6 +156,11 @@ def compile_policy(document: PolicyDocument, pool: DescriptorPool) -> Policy:
     if problems:
         raise PolicyError(problems)
     return policy
+
+
+def served_by_gateway(method: str) -> bool:
+    """The gateway's own APIs (the data tracker) are granted like registry methods."""
+    return method.startswith(GATEWAY_PACKAGE)
 
 
 def _methods(pool: DescriptorPool, spec: str, at: str, problems: list[str]) -> set[str]:

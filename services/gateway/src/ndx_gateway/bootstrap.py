@@ -1,0 +1,138 @@
+"""The composition root of the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from dataclasses import dataclass, field
+
+import grpc
+import structlog
+from aiokafka import AIOKafkaProducer
+
+from ndx_runtime.consumer import EventConsumer
+from ndx_runtime.contracts import load_contracts
+from ndx_runtime.db import Database, create_schema
+from ndx_runtime.grpc_server import ServiceHost
+from ndx_runtime.kafka import create_producer
+from ndx_runtime.tls import channel_credentials
+from ndx_runtime.topics import TopicSpec, ensure_topics
+
+from .audit.log import AuditLog
+from .config import GatewaySettings
+from .policy_source import PolicySource
+from .proxy import Gateway
+from .quota import Quotas
+from .routes import RouteTable, local_route, upstream_routes
+from .tracker.api import DataTracker
+from .tracker.index import AuditIndex, metadata
+
+log = structlog.get_logger(__name__)
+
+LIST_ACCESSES = "ndx.gateway.v1.DataTrackerService/ListAccesses"
+
+
+def audit_topic(settings: GatewaySettings) -> TopicSpec:
+    # Audit records are kept until an operator archives them: no time or size limit.
+    return TopicSpec(
+        settings.audit_topic,
+        settings.audit_partitions,
+        {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"},
+    )
+
+
+@dataclass
+class RunningGateway:
+    settings: GatewaySettings
+    host: ServiceHost
+    policy: PolicySource
+    audit: AuditLog
+    producer: AIOKafkaProducer
+    db: Database
+    channels: list[grpc.aio.Channel]
+    consumer: EventConsumer | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.host.port
+
+    async def stop(self) -> None:
+        if self.consumer is not None:
+            with contextlib.suppress(Exception):
+                await self.consumer.stop()
+        await self.host.stop()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for channel in self.channels:
+            await channel.close(grace=None)
+        await self.producer.stop()
+        await self.db.dispose()
+        log.info("gateway stopped")
+
+
+async def start(
+    settings: GatewaySettings, *, index_audit: bool = True, instance: str | None = None
+) -> RunningGateway:
+    """Starts a gateway process; `index_audit` makes it also build the data tracker's index
+    (one process per deployment does)."""
+    pool = load_contracts()
+    policy = PolicySource(settings.policy_file, pool)
+    bootstrap = settings.kafka_bootstrap_servers
+    await ensure_topics(bootstrap, [audit_topic(settings)])
+    producer = create_producer(
+        bootstrap,
+        f"ndx-{settings.service_name}",
+        linger_ms=0,
+        request_timeout_ms=int(settings.audit_timeout_seconds * 1000),
+    )
+    await producer.start()
+    audit = AuditLog(
+        producer,
+        settings.audit_topic,
+        instance or f"{socket.gethostname()}-{os.getpid()}",
+        timeout=settings.audit_timeout_seconds,
+    )
+    db = Database.from_url(settings.database_url)
+    await create_schema(db.engine, metadata)
+    index = AuditIndex(db)
+    credentials = channel_credentials(
+        settings.tls_ca_file, settings.tls_cert_file, settings.tls_key_file
+    )
+    channels = {
+        name: grpc.aio.secure_channel(
+            address, credentials, options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)]
+        )
+        for name, address in settings.upstreams.items()
+    }
+    routes = upstream_routes(pool, settings.upstreams, channels)
+    routes.append(local_route(pool, LIST_ACCESSES, DataTracker(index, policy).list_accesses))
+    gateway = Gateway(policy, audit, Quotas(), upstream_timeout=settings.upstream_timeout_seconds)
+    table = RouteTable(gateway, routes)
+    host = ServiceHost(settings, allow_list=False, observe=False, reuse_port=settings.workers > 1)
+    host.add_generic(table, table.services)
+    running = RunningGateway(settings, host, policy, audit, producer, db, list(channels.values()))
+    running.tasks.append(
+        asyncio.create_task(policy.watch(settings.policy_poll_seconds), name="policy-watch")
+    )
+    if index_audit:
+        running.consumer = EventConsumer(
+            bootstrap,
+            settings.audit_topic,
+            settings.tracker_consumer_group,
+            batch_handler=index.apply,
+            client_id="ndx-gateway-tracker",
+        )
+        await running.consumer.start()
+    await host.start()
+    log.info(
+        "gateway serving",
+        port=host.port,
+        policy=policy.current.version,
+        upstreams=settings.upstreams,
+        chain=audit.chain.chain_id,
+    )
+    return running
