@@ -5,6 +5,7 @@ the caller gets anything."""
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -130,8 +131,9 @@ class Gateway:
             record = audit_pb2.AuditRecord(method=route.method)
             record.time.FromNanoseconds(time.time_ns())
             span_context = span.get_span_context()
-            if span_context.is_valid:
-                record.trace_id = format(span_context.trace_id, "032x")
+            # Without tracing configured and no caller trace, the record still gets an id.
+            trace_id = span_context.trace_id if span_context.is_valid else _new_trace_id()
+            record.trace_id = format(trace_id, "032x")
             subjects: dict[tuple[str, str], None] = {}
             try:
                 data, trailers = await self._serve(route, raw, context, carrier, record, subjects)
@@ -323,6 +325,10 @@ class _Setter:
     def __setitem__(self, key: str, value: str) -> None:
         if key in _FORWARDED:
             self.into.append((key, value))
+
+
+def _new_trace_id() -> int:
+    return secrets.randbits(128) or 1
 
 
 def _check_code(value: str, what: str) -> str | None:
