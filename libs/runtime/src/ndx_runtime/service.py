@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -130,6 +131,24 @@ async def serve_until_signal(settings: S, start: Callable[[S], Awaitable[Running
     configure_logging(settings.log_level, settings.log_format, settings.service_name)
     configure_tracing(settings.service_name, otlp=bool(settings.otlp_endpoint))
     service = await start(settings)
+    settle_heap()
     log.info("ready", service=settings.service_name, port=service.host.port)
     await wait_for_shutdown_signal()
     await service.stop()
+
+
+def settle_heap() -> None:
+    """Tunes the cycle collector for a started service.
+
+    What is loaded by now (contracts, gazetteer, tables, clients) lives as long as the process:
+    frozen, the full collections stop rescanning it (about 100,000 objects, 70 ms a pass).
+    A batch call allocates thousands of short-lived containers; a larger first generation
+    collects them a few times a call instead of dozens.
+    """
+    gc.collect()
+    gc.freeze()
+    _, second, third = gc.get_threshold()
+    gc.set_threshold(_FIRST_GENERATION, second, third)
+
+
+_FIRST_GENERATION = 20_000
