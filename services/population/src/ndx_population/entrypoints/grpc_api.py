@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from google.protobuf.field_mask_pb2 import FieldMask
 
-from ndx.common.v1 import types_pb2
 from ndx.population.v1 import citizen_pb2, population_service_pb2_grpc
 from ndx.population.v1 import population_service_pb2 as pb
 from ndx_runtime.clock import Clock
-from ndx_runtime.errors import InvalidInput, Violation
+from ndx_runtime.errors import InvalidInput
 from ndx_runtime.masks import apply_read_mask, check_mask
 from ndx_runtime.proto_values import date_from_proto
 from ndx_runtime.rpc_args import (
@@ -25,19 +23,15 @@ from ndx_runtime.rpc_args import (
     ward_code,
 )
 
+from ..adapters.claims_proto import claims_from_proto
 from ..adapters.proto_mapping import citizen_from_proto, citizen_to_proto
+from ..adapters.verdicts_proto import verdict_to_proto, verdicts_to_proto
 from ..domain.identity_number import IdentityNumber
 from ..domain.model import UPDATABLE_FIELDS
-from ..domain.verification import Result
 from ..service_layer import handlers
-from ..service_layer.views import CitizenFilter, Claim, PopulationViews
+from ..service_layer.views import CitizenFilter, PopulationViews
 
 _CITIZEN = citizen_pb2.Citizen.DESCRIPTOR
-_RESULTS = {
-    Result.MATCH: types_pb2.VERIFY_RESULT_MATCH,
-    Result.MISMATCH: types_pb2.VERIFY_RESULT_MISMATCH,
-    Result.UNKNOWN: types_pb2.VERIFY_RESULT_UNKNOWN,
-}
 Ctx = grpc.aio.ServicerContext[Any, Any]
 
 
@@ -95,19 +89,16 @@ class PopulationApi(population_service_pb2_grpc.PopulationServiceServicer):
     async def VerifyCitizen(
         self, request: pb.VerifyCitizenRequest, context: Ctx
     ) -> pb.VerifyCitizenResponse:
-        claim = _claim(request, "")
-        [(overall, results)] = await self._views.verify([claim])
-        return _verify_response(claim, overall, results)
+        claims = claims_from_proto([request], batch=False)
+        [outcome] = await self._views.verify(claims)
+        return verdict_to_proto(request.citizen_id, claims.paths[0], outcome)
 
     async def BatchVerifyCitizens(
         self, request: pb.BatchVerifyCitizensRequest, context: Ctx
     ) -> pb.BatchVerifyCitizensResponse:
         batch_size(len(request.requests), "requests")
-        claims = [_claim(r, f"requests[{i}].") for i, r in enumerate(request.requests)]
-        outcomes = await self._views.verify(claims)
-        return pb.BatchVerifyCitizensResponse(
-            results=[_verify_response(c, o, r) for c, (o, r) in zip(claims, outcomes, strict=True)]
-        )
+        claims = claims_from_proto(request.requests)
+        return verdicts_to_proto(claims, await self._views.verify(claims))
 
     # -- writes (the owner agency only, enforced by the gateway's policy) ------------------------
 
@@ -170,31 +161,3 @@ def _filter(r: pb.ListCitizensRequest) -> CitizenFilter:
     if r.ward_code:
         ward_code(r.ward_code)
     return CitizenFilter(r.ward_code, r.household_id, r.full_name, born)
-
-
-def _claim(r: pb.VerifyCitizenRequest, prefix: str) -> Claim:
-    _citizen_id(r.citizen_id, f"{prefix}citizen_id")
-    paths = list(r.claim_mask.paths)
-    if not paths:
-        raise InvalidInput.one(f"{prefix}claim_mask", "must name at least one claimed field")
-    check_mask(FieldMask(paths=paths), _CITIZEN, f"{prefix}claim_mask")
-    try:
-        claims = citizen_from_proto(r.claims)
-    except InvalidInput as e:
-        raise InvalidInput(
-            [Violation(f"{prefix}claims.{v.field}", v.description) for v in e.violations]
-        ) from None
-    return Claim(r.citizen_id, claims, paths)
-
-
-def _verify_response(
-    claim: Claim, overall: Result, results: list[Result]
-) -> pb.VerifyCitizenResponse:
-    return pb.VerifyCitizenResponse(
-        citizen_id=claim.citizen_id,
-        overall=_RESULTS[overall],
-        results=[
-            types_pb2.ClaimResult(field=p, result=_RESULTS[r])
-            for p, r in zip(claim.paths, results, strict=True)
-        ],
-    )

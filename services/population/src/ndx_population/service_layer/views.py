@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Connection
 
 from ndx_runtime.db import Database
 from ndx_runtime.errors import NotFound
 
+from ..adapters.claim_queries import stored_values
 from ..adapters.repository import CitizenQueries
 from ..domain.model import Citizen
 from ..domain.values import HouseholdRelationship
-from ..domain.verification import Result, verify
+from ..domain.verification import ClaimBatch, Outcome, verify_batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,13 +27,6 @@ class CitizenFilter:
     household_id: str = ""
     full_name: str = ""
     date_of_birth: date | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    citizen_id: str
-    claims: Citizen
-    paths: list[str]
 
 
 class PopulationViews:
@@ -77,7 +72,17 @@ class PopulationViews:
             key=lambda c: (c.relationship_to_head != head, c.relationship_to_head, c.date_of_birth),
         )
 
-    async def verify(self, claims: Sequence[Claim]) -> list[tuple[Result, list[Result]]]:
-        ids = [c.citizen_id for c in claims]
-        stored = await self._db.read(lambda conn: CitizenQueries(conn).get_many(ids))
-        return [verify(stored.get(c.citizen_id), c.claims, c.paths) for c in claims]
+    async def verify(self, batch: ClaimBatch) -> list[Outcome]:
+        """The outcome of each claim, in order; one read for the batch."""
+        quick = [i for group in batch.groups for i in group.citizen_ids]
+        fields = sorted({p for group in batch.groups for p in group.paths})
+        whole = [batch.citizen_ids[i] for i in batch.whole]
+
+        def query(conn: Connection) -> tuple[Any, Any, dict[str, Citizen]]:
+            stored, read = stored_values(conn, quick, fields)
+            # Claims about nested paths (rare) compare whole citizens.
+            citizens = CitizenQueries(conn).get_many(whole) if whole else {}
+            return stored, read, citizens
+
+        stored, read, citizens = await self._db.read(query)
+        return verify_batch(batch, stored, read, citizens)
