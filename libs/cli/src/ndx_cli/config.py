@@ -2,27 +2,58 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Service alias -> (full gRPC service name, default local address).
-SERVICES: dict[str, tuple[str, str]] = {
-    "gateway": ("", "127.0.0.1:50051"),
-    "population": ("ndx.population.v1.PopulationService", "127.0.0.1:50061"),
-    "land": ("ndx.land.v1.LandService", "127.0.0.1:50062"),
-    "business": ("ndx.business.v1.BusinessRegistryService", "127.0.0.1:50063"),
+# Where a call can go (`ndx call --via`): the gateway, or a registry directly (operators).
+ROUTES: dict[str, str] = {
+    "gateway": "127.0.0.1:50051",
+    "population": "127.0.0.1:50061",
+    "land": "127.0.0.1:50062",
+    "business": "127.0.0.1:50063",
 }
+
+# Short names of the gRPC services, for `ndx call ALIAS/METHOD`.
+SERVICE_ALIASES: dict[str, str] = {
+    "population": "ndx.population.v1.PopulationService",
+    "land": "ndx.land.v1.LandService",
+    "business": "ndx.business.v1.BusinessRegistryService",
+    "tracker": "ndx.gateway.v1.DataTrackerService",
+}
+
+AUDIT_TOPIC = "ndx.gateway.audit.v1"
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user database entry (some containers)
+        return "ndx-cli"
 
 
 class CliSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NDX_", extra="ignore")
 
     home: Path = Path(".ndx")
-    gateway_address: str = SERVICES["gateway"][1]
-    population_address: str = SERVICES["population"][1]
-    land_address: str = SERVICES["land"][1]
-    business_address: str = SERVICES["business"][1]
+    gateway_address: str = ROUTES["gateway"]
+    population_address: str = ROUTES["population"]
+    land_address: str = ROUTES["land"]
+    business_address: str = ROUTES["business"]
+    # The officer id sent with calls through the gateway when --officer is not given.
+    officer: str = Field(default_factory=_login)
+    # The gateway's audit index and topic, as the gateway itself is configured (GATEWAY_*);
+    # unset, `ndx audit verify` reads the index `ndx up` keeps under the home folder.
+    gateway_database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("NDX_GATEWAY_DATABASE_URL", "GATEWAY_DATABASE_URL"),
+    )
+    audit_topic: str = Field(
+        default=AUDIT_TOPIC,
+        validation_alias=AliasChoices("NDX_AUDIT_TOPIC", "GATEWAY_AUDIT_TOPIC"),
+    )
 
     @property
     def pki(self) -> Path:
@@ -30,3 +61,9 @@ class CliSettings(BaseSettings):
 
     def address(self, via: str) -> str:
         return str(getattr(self, f"{via}_address"))
+
+    def audit_database_url(self) -> str:
+        """The gateway's audit index: GATEWAY_DATABASE_URL, else the one `ndx up` keeps."""
+        if self.gateway_database_url:
+            return self.gateway_database_url
+        return f"sqlite+aiosqlite:///{(self.home / 'data' / 'gateway.db').resolve()}"

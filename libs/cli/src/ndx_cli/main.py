@@ -8,8 +8,10 @@ import sys
 import click
 import grpc
 
-from .config import SERVICES, CliSettings
+from .config import ROUTES, SERVICE_ALIASES, CliSettings
 from .errors import print_rpc_error
+
+REDACTED = "x-ndx-redacted"
 
 
 @click.group()
@@ -22,7 +24,7 @@ def cli() -> None:
 @click.argument("request_json", default="{}")
 @click.option(
     "--via",
-    type=click.Choice(sorted(SERVICES)),
+    type=click.Choice(sorted(ROUTES)),
     default="gateway",
     show_default=True,
     help="Where the call goes: the gateway, or a registry directly (operators only).",
@@ -30,25 +32,36 @@ def cli() -> None:
 @click.option(
     "--as",
     "identity",
-    default="ndx-admin",
-    show_default=True,
-    help="Local identity whose certificate is presented (a name under .ndx/pki).",
+    default=None,
+    help="Local identity whose certificate is presented (a name under .ndx/pki): an agency "
+    "through the gateway (tax-authority, bank-ekyc, ...); ndx-admin (the default) directly.",
 )
-@click.option("--purpose", default=None, help="Purpose (procedure) code, sent as x-ndx-purpose.")
-@click.option("--officer", default=None, help="Officer id, sent as x-ndx-officer.")
+@click.option(
+    "--purpose",
+    default=None,
+    help="Purpose (procedure) code, sent as x-ndx-purpose; required through the gateway.",
+)
+@click.option(
+    "--officer",
+    default=None,
+    help="Officer id, sent as x-ndx-officer (default through the gateway: NDX_OFFICER, "
+    "else your login name).",
+)
 @click.option("--timeout", default=30.0, show_default=True, help="Deadline in seconds.")
 def call(
     target: str,
     request_json: str,
     via: str,
-    identity: str,
+    identity: str | None,
     purpose: str | None,
     officer: str | None,
     timeout: float,
 ) -> None:
     """Calls SERVICE/METHOD with a JSON request and prints the response as proto3 JSON.
 
-    SERVICE is a full name (ndx.population.v1.PopulationService) or an alias (population).
+    SERVICE is a full name (ndx.population.v1.PopulationService) or an alias (population,
+    land, business, tracker). Through the gateway, fields the agency may not read are removed
+    from the response and named on stderr (the x-ndx-redacted trailer).
     """
     from .grpc_client import Identity, find_method, to_json
     from .grpc_client import call as do_call
@@ -57,11 +70,27 @@ def call(
     service, _, method_name = target.rpartition("/")
     if not service or not method_name:
         raise click.BadParameter("expected SERVICE/METHOD", param_hint="TARGET")
-    service = SERVICES.get(service, (service, ""))[0] or service
+    service = SERVICE_ALIASES.get(service, service)
     try:
         method = find_method(service, method_name)
     except LookupError as e:
         raise click.BadParameter(str(e), param_hint="TARGET") from None
+    if via == "gateway":
+        if identity is None:
+            raise click.UsageError(
+                "through the gateway, name the calling agency: --as tax-authority "
+                "(or --via population|land|business --as ndx-admin to reach a registry directly)"
+            )
+        if not purpose:
+            raise click.UsageError(
+                "through the gateway every call names its purpose: --purpose CODE "
+                "(`ndx policy explain` lists what an agency's purposes allow)"
+            )
+        officer = officer or settings.officer
+    elif service != SERVICE_ALIASES.get(via):
+        raise click.BadParameter(
+            f"{via} serves {SERVICE_ALIASES[via]}, not {service}", param_hint="--via"
+        )
     metadata = [(k, v) for k, v in (("x-ndx-purpose", purpose), ("x-ndx-officer", officer)) if v]
     try:
         response, trailers = asyncio.run(
@@ -69,7 +98,7 @@ def call(
                 settings.address(via),
                 method,
                 request_json,
-                Identity(identity, settings.pki),
+                Identity(identity or "ndx-admin", settings.pki),
                 metadata,
                 timeout,
             )
@@ -80,9 +109,9 @@ def call(
     except (FileNotFoundError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(to_json(response))
-    redacted = [v for k, v in trailers if k == "x-ndx-redacted"]
+    redacted = [p for k, v in trailers if k == REDACTED for p in str(v).split(",") if p]
     if redacted:
-        click.echo(f"redacted: {', '.join(map(str, redacted))}", err=True)
+        click.echo(f"{REDACTED} (removed by the gateway): {', '.join(redacted)}", err=True)
 
 
 @cli.group()
@@ -262,13 +291,15 @@ def status() -> None:
     run(CliSettings())
 
 
-def _add_policy_commands() -> None:
+def _add_command_groups() -> None:
+    from .audit_cmd import audit
     from .policy_cmd import policy
 
+    cli.add_command(audit)
     cli.add_command(policy)
 
 
-_add_policy_commands()
+_add_command_groups()
 
 
 if __name__ == "__main__":
