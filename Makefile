@@ -17,9 +17,9 @@ install: ## Install uv if missing and the Python workspace (locked versions)
 tools: ## Install the pinned Node tools (buf)
 	@test -x node_modules/.bin/buf || npm install --no-fund --no-audit --silent
 
-demo: install up tour ## Install, start Kafka and the registries, and walk through a lookup, a verification and a change
+demo: install up tour ## Install, start Kafka, the registries and the gateway, and walk through agencies' calls and the audit trail
 
-up: install ## Start Kafka (KRaft), certificates, the population registry; seed if empty
+up: install ## Start Kafka (KRaft), certificates, the three registries and the gateway; seed if empty
 	@$(RUN) ndx up
 
 down: ## Stop what `make up` started (data stays in .ndx/)
@@ -28,7 +28,7 @@ down: ## Stop what `make up` started (data stays in .ndx/)
 status: ## Show what is running
 	@$(RUN) ndx status
 
-tour: ## The guided walk-through (needs `make up`)
+tour: ## The guided walk-through, agencies calling via the gateway (needs `make up`)
 	@bash scripts/tour.sh
 
 test: install ## Run the whole test suite (starts a real Kafka broker and PostgreSQL as needed)

@@ -15,51 +15,96 @@ import click
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from ndx_runtime.settings import ServiceSettings
 from ndx_runtime.tls import channel_credentials
 
 from .config import CliSettings
 from .stack.certs import DEFAULT_IDENTITIES, DevPki
 from .stack.kafka import KafkaStack, ensure_kafka
-from .stack.procs import StackError, is_alive, read_pid, stop_pid
+from .stack.procs import StackError, is_alive, read_pid, stop_pid, tail
 
 
 @dataclass(frozen=True)
 class LocalService:
-    """A registry run as a background process by `ndx up`."""
+    """A service run as a background process by `ndx up`."""
 
-    name: str
+    name: str  # also the name of its certificate under .ndx/pki
     module: str
     env_prefix: str
-    address: str
+    route: str  # its address is CliSettings.address(route)
     database: str
+    serves: str | None = None  # the registry's gRPC service, for the gateway's upstreams
+    agency: str | None = None  # the agency a registry acts as when it calls the gateway
+    upstreams: tuple[LocalService, ...] = ()  # the registries behind a gateway
 
     def database_url(self, home: Path) -> str:
         return f"sqlite+aiosqlite:///{home / 'data' / (self.database + '.db')}"
 
-    def env(self, home: Path, bootstrap: str) -> dict[str, str]:
+    def address(self, settings: CliSettings) -> str:
+        return settings.address(self.route)
+
+    def env(self, settings: CliSettings, home: Path, bootstrap: str) -> dict[str, str]:
         pki = home / "pki"
         p = self.env_prefix
-        return {
+        host, _, port = self.address(settings).rpartition(":")
+        env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             f"{p}DATABASE_URL": self.database_url(home),
+            f"{p}GRPC_HOST": host,
+            f"{p}GRPC_PORT": port,
             f"{p}TLS_CERT_FILE": str(pki / f"{self.name}.crt"),
             f"{p}TLS_KEY_FILE": str(pki / f"{self.name}.key"),
             f"{p}TLS_CA_FILE": str(pki / "ca.crt"),
-            # In dev the operator identity may call registries directly (`ndx call --via`).
-            f"{p}ALLOWED_IDENTITIES": json.dumps(["service/gateway", "operator/ndx-admin"]),
             f"{p}LOG_FORMAT": "json",
         }
+        if self.serves is not None:
+            # In dev the operator identity may call registries directly (`ndx call --via`);
+            # agencies go through the gateway.
+            env[f"{p}ALLOWED_IDENTITIES"] = json.dumps(["service/gateway", "operator/ndx-admin"])
+        if self.agency is not None:
+            env[f"{p}GATEWAY_ADDRESS"] = GATEWAY.address(settings)
+            env[f"{p}AGENCY_CERT_FILE"] = str(pki / f"{self.agency}.crt")
+            env[f"{p}AGENCY_KEY_FILE"] = str(pki / f"{self.agency}.key")
+        if self.upstreams:
+            env[f"{p}UPSTREAMS"] = json.dumps(
+                {u.serves: u.address(settings) for u in self.upstreams if u.serves}
+            )
+        return env
 
 
 POPULATION = LocalService(
-    "population", "ndx_population", "POPULATION_", "127.0.0.1:50061", "population"
+    "population",
+    "ndx_population",
+    "POPULATION_",
+    "population",
+    "population",
+    serves="ndx.population.v1.PopulationService",
 )
-LAND = LocalService("land", "ndx_land", "LAND_", "127.0.0.1:50062", "land")
+LAND = LocalService(
+    "land",
+    "ndx_land",
+    "LAND_",
+    "land",
+    "land",
+    serves="ndx.land.v1.LandService",
+    agency="land-office",
+)
 BUSINESS = LocalService(
-    "business-registry", "ndx_business", "BUSINESS_", "127.0.0.1:50063", "business"
+    "business-registry",
+    "ndx_business",
+    "BUSINESS_",
+    "business",
+    "business",
+    serves="ndx.business.v1.BusinessRegistryService",
+    agency="business-office",
 )
-SERVICES = [POPULATION, LAND, BUSINESS]
+REGISTRIES = (POPULATION, LAND, BUSINESS)
+GATEWAY = LocalService(
+    "gateway", "ndx_gateway", "GATEWAY_", "gateway", "gateway", upstreams=REGISTRIES
+)
+# In start order: the gateway comes up once the registries it calls serve.
+SERVICES = [*REGISTRIES, GATEWAY]
 
 
 def up(settings: CliSettings, *, citizens: int, parcels: int, enterprises: int) -> None:
@@ -87,23 +132,37 @@ def up(settings: CliSettings, *, citizens: int, parcels: int, enterprises: int) 
     asyncio.run(seed_business(enterprises, BUSINESS.database_url(home), manifest, if_empty=True))
     for service in SERVICES:
         step(service.name)
-        start_service(service, home, bootstrap)
-    click.echo(
-        "\nNDX is up. Try: uv run ndx call population/GetCitizen "
-        '\'{"citizen_id": "..."}\' --via population --as ndx-admin'
-    )
+        start_service(service, settings, home, bootstrap)
+    click.echo(next_steps(GATEWAY.address(settings), manifest))
 
 
-def start_service(service: LocalService, home: Path, bootstrap: str) -> None:
+def next_steps(gateway: str, manifest: Path) -> str:
+    try:
+        citizen = json.loads(manifest.read_text())["samples"][0]["citizen_id"]
+    except (OSError, ValueError, LookupError):
+        citizen = "CITIZEN_ID"
+    trail = f"uv run ndx audit trail {citizen}"
+    return f"""
+NDX is up; agencies call the gateway at {gateway}. Try:
+  uv run ndx call population/GetCitizen '{{"citizen_id": "{citizen}"}}' \\
+      --as tax-authority --purpose tax-registration --officer hcm-tax-017
+  {trail:<40} # who read this citizen's data, and why
+  {"uv run ndx audit verify":<40} # check the audit log's hash chain
+  {"make tour":<40} # the guided walk-through"""
+
+
+def start_service(service: LocalService, settings: CliSettings, home: Path, bootstrap: str) -> None:
     pid_file = home / "run" / f"{service.name}.pid"
+    address = service.address(settings)
     pid = read_pid(pid_file)
-    if pid and is_alive(pid) and healthy(service, home):
+    if pid and is_alive(pid) and healthy(address, home):
         click.echo(f"  already running (pid {pid})")
         return
-    log = open(home / "logs" / f"{service.name}.log", "ab")  # noqa: SIM115 (the child owns it)
+    log_file = home / "logs" / f"{service.name}.log"
+    log = open(log_file, "ab")  # noqa: SIM115 (the child owns it)
     proc = subprocess.Popen(
         [sys.executable, "-m", service.module],
-        env=service.env(home, bootstrap),
+        env=service.env(settings, home, bootstrap),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -113,23 +172,23 @@ def start_service(service: LocalService, home: Path, bootstrap: str) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise click.ClickException(
-                f"{service.name} exited with {proc.returncode}; "
-                f"see {home / 'logs' / service.name}.log"
+                f"{service.name} exited with {proc.returncode}; see {log_file}:\n"
+                + tail(log_file, 15)
             )
-        if healthy(service, home):
-            click.echo(f"  serving on {service.address} (pid {proc.pid})")
+        if healthy(address, home):
+            click.echo(f"  serving on {address} (pid {proc.pid}), log {log_file}")
             return
         time.sleep(0.3)
-    raise click.ClickException(f"{service.name} did not become healthy in 60 s")
+    raise click.ClickException(f"{service.name} did not become healthy in 60 s; see {log_file}")
 
 
-def healthy(service: LocalService, home: Path) -> bool:
+def healthy(address: str, home: Path) -> bool:
     """Asks the service's gRPC health endpoint, as the operator."""
 
     async def check() -> bool:
         pki = home / "pki"
         creds = channel_credentials(pki / "ca.crt", pki / "ndx-admin.crt", pki / "ndx-admin.key")
-        async with grpc.aio.secure_channel(service.address, creds) as channel:
+        async with grpc.aio.secure_channel(address, creds) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             try:
                 reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
@@ -159,26 +218,45 @@ def down(settings: CliSettings) -> None:
 def status(settings: CliSettings) -> None:
     home = settings.home.resolve()
     kafka = KafkaStack(home)
-    click.echo(f"kafka                  {'running' if kafka.is_running() else 'stopped'}")
+    external = ServiceSettings()
+    if "kafka_bootstrap_servers" in external.model_fields_set:  # KAFKA_BOOTSTRAP_SERVERS
+        bootstrap: str | None = external.kafka_bootstrap_servers
+        click.echo(f"{'kafka':<22} external cluster at {bootstrap}")
+    else:
+        bootstrap = kafka.bootstrap if kafka.is_running() else None
+        click.echo(f"{'kafka':<22} {'running at ' + kafka.bootstrap if bootstrap else 'stopped'}")
     for service in SERVICES:
         pid = read_pid(home / "run" / f"{service.name}.pid")
         state = "stopped"
         if pid and is_alive(pid):
-            state = f"running (pid {pid}) " + ("healthy" if healthy(service, home) else "not ready")
+            address = service.address(settings)
+            health = "healthy" if healthy(address, home) else "not ready"
+            state = f"running (pid {pid}) on {address}, {health}"
         click.echo(f"{service.name:<22} {state}")
-    if kafka.is_running():
-        consumer_lag(kafka.bootstrap)
+    if bootstrap:
+        consumer_lag(bootstrap)
 
 
-# Consumer groups of the local registries that mirror other registries' events.
-GROUPS = ("ndx-land", "ndx-business-registry")
+def consumer_groups() -> list[str]:
+    """The consumer groups of the local services, as their settings name them: the mirroring
+    registries, and the gateway's index of the audit log (the data tracker)."""
+    from ndx_gateway.config import GatewaySettings
+
+    from ndx_business.config import BusinessSettings
+    from ndx_land.config import LandSettings
+
+    return [
+        LandSettings().consumer_group,
+        BusinessSettings().consumer_group,
+        GatewaySettings().tracker_consumer_group,
+    ]
 
 
 def consumer_lag(bootstrap: str) -> None:
-    """Lag of each mirroring registry's consumer group, summed over partitions."""
+    """Lag of each local consumer group, summed over partitions."""
     from .consumer_groups import group_status
 
-    for group in GROUPS:
+    for group in consumer_groups():
         rows = asyncio.run(group_status(bootstrap, group))
         if not rows:
             click.echo(f"{group:<22} no committed offsets yet")
