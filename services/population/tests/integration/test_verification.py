@@ -52,12 +52,29 @@ async def test_stored_values_are_the_stored_fields(database_url: str) -> None:
     db, on_file = await seeded(database_url)
     try:
         asked = [*on_file, "001190099999", next(iter(on_file))]
-        stored, read = await db.read(lambda conn: stored_values(conn, asked, FIELDS))
+        stored, read = await db.read(lambda conn: stored_values(conn, [(FIELDS, asked)]))
         assert set(stored) == set(on_file)
         records = [stored[i] for i in on_file]
         for field in FIELDS:
             expected = [value_at(c, field) for c in on_file.values()]
             assert read[field](records) == expected, field
+    finally:
+        await db.dispose()
+
+
+async def test_fields_some_claims_name_are_read_for_those_citizens(database_url: str) -> None:
+    db, on_file = await seeded(database_url)
+    try:
+        everyone = list(on_file)
+        few = everyone[::7]
+        other = [f for f in FIELDS if f not in ("full_name", "date_of_birth")]
+        wanted = [(("full_name", "date_of_birth"), everyone), (("full_name", *other), few)]
+        stored, read = await db.read(lambda conn: stored_values(conn, wanted))
+        assert set(stored) == set(on_file)
+        for field in FIELDS:
+            who = everyone if field in ("full_name", "date_of_birth") else few
+            expected = [value_at(on_file[i], field) for i in who]
+            assert read[field]([stored[i] for i in who]) == expected, field
     finally:
         await db.dispose()
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, func, select
 
 from ndx_runtime.repository import CHUNK
 
@@ -87,18 +87,28 @@ FIELDS: dict[str, tuple[tuple[str, ...], Convert | None]] = {
 }
 
 
+Wanted = Sequence[tuple[Sequence[str], Sequence[str]]]
+
+
 def stored_values(
-    conn: Connection, citizen_ids: Sequence[str], fields: Sequence[str]
+    conn: Connection, wanted: Wanted
 ) -> tuple[dict[str, Row], dict[str, StoredColumn]]:
-    """The rows of the citizens on file among `citizen_ids`, by id, holding the columns of
-    `fields` (top-level fields of FIELDS); and per field, what makes its stored values from
-    rows. Values are made only for the rows a claim about the field needs."""
-    starts, columns = _layout(tuple(fields))
-    text_dates = conn.dialect.name == "sqlite"
-    read = {f: _column(f, i, text_dates) for f, i in zip(fields, starts, strict=True)}
-    if not citizen_ids:
+    """The rows of the citizens named in `wanted` that are on file, by id; and per field,
+    what makes its stored values from rows.
+
+    `wanted` pairs the fields some claims name (top-level fields of FIELDS) with the ids of
+    the citizens those claims are about. A field not every claim names is, on SQLite, only
+    read for its own citizens (NULL in the other rows): an address or a card claimed by a
+    few does not travel for all.
+    """
+    fields = tuple(sorted({f for names, _ in wanted for f in names}))
+    starts, columns = _layout(fields)
+    sqlite = conn.dialect.name == "sqlite"
+    read = {f: _column(f, i, sqlite) for f, i in zip(fields, starts, strict=True)}
+    ids = list(dict.fromkeys(i for _, who in wanted for i in who))
+    if not ids:
         return {}, read
-    rows = _rows(conn, list(dict.fromkeys(citizen_ids)), columns)
+    rows = _sqlite_rows(conn, ids, fields, wanted) if sqlite else _rows(conn, ids, columns)
     return dict(zip(map(_FIRST, rows), rows, strict=True)), read
 
 
@@ -128,15 +138,24 @@ def _layout(paths: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[str, ...]]:
 
 
 def _rows(conn: Connection, ids: list[str], columns: tuple[str, ...]) -> Sequence[Row]:
-    if conn.dialect.name == "sqlite":
-        text = conn.execute(_sqlite_query(columns), {"ids": json.dumps(ids)}).scalar_one()
-        rows: list[Row] = json.loads(text)
-        return rows
     query = _query(columns)
     found: list[Row] = []
     for start in range(0, len(ids), CHUNK):
         found.extend(conn.execute(query, {"ids": ids[start : start + CHUNK]}).all())
     return found
+
+
+def _sqlite_rows(
+    conn: Connection, ids: list[str], fields: tuple[str, ...], wanted: Wanted
+) -> Sequence[Row]:
+    everyone = set.intersection(*(set(names) for names, _ in wanted))
+    partial = tuple(f for f in fields if f not in everyone)
+    params = {"ids": json.dumps(ids)}
+    for field in partial:
+        who = dict.fromkeys(i for names, group in wanted if field in names for i in group)
+        params[f"ids_{field}"] = json.dumps(list(who))
+    rows: list[Row] = json.loads(conn.execute(_sqlite_query(fields, partial), params).scalar_one())
+    return rows
 
 
 @lru_cache(maxsize=256)
@@ -148,9 +167,17 @@ def _query(columns: tuple[str, ...]) -> Select[Any]:
 
 
 @lru_cache(maxsize=256)
-def _sqlite_query(columns: tuple[str, ...]) -> Select[Any]:
-    # The ids go in as one JSON array (no limit on bound variables), the rows come back as one.
-    ids = func.json_each(bindparam("ids")).table_valued("value")
-    return select(func.json_group_array(func.json_array(*(citizens.c[c] for c in columns)))).where(
-        citizens.c.citizen_id.in_(select(ids.c.value))
-    )
+def _sqlite_query(fields: tuple[str, ...], partial: tuple[str, ...]) -> Select[Any]:
+    # Ids go in as JSON arrays (no limit on bound variables), the rows come back as one.
+    def listed(name: str) -> Select[Any]:
+        return select(func.json_each(bindparam(name)).table_valued("value").c.value)
+
+    key = citizens.c.citizen_id
+    columns: list[ColumnElement[Any]] = [key]
+    for field in fields:
+        for name in FIELDS[field][0]:
+            column: ColumnElement[Any] = citizens.c[name]
+            if field in partial:
+                column = case((key.in_(listed(f"ids_{field}")), column))
+            columns.append(column)
+    return select(func.json_group_array(func.json_array(*columns))).where(key.in_(listed("ids")))

@@ -74,12 +74,11 @@ class PopulationViews:
 
     async def verify(self, batch: ClaimBatch) -> list[Outcome]:
         """The outcome of each claim, in order; one read for the batch."""
-        quick = [i for group in batch.groups for i in group.citizen_ids]
-        fields = sorted({p for group in batch.groups for p in group.paths})
+        wanted = [(group.paths, group.citizen_ids) for group in batch.groups]
         whole = [batch.citizen_ids[i] for i in batch.whole]
 
         def query(conn: Connection) -> tuple[Any, Any, dict[str, Citizen]]:
-            stored, read = stored_values(conn, quick, fields)
+            stored, read = stored_values(conn, wanted)
             # Claims about nested paths (rare) compare whole citizens.
             citizens = CitizenQueries(conn).get_many(whole) if whole else {}
             return stored, read, citizens
