@@ -18,6 +18,7 @@ from ndx_population.domain.verification import (
     ClaimGroup,
     Result,
     compare,
+    compare_addresses,
     compare_codes,
     compare_dates,
     compare_texts,
@@ -50,6 +51,16 @@ def test_code_rule_is_compare(pairs: list[tuple[BloodType, BloodType]]) -> None:
     claimed = [int(c) for c, _ in pairs]
     stored = [int(s) for _, s in pairs]
     assert compare_codes(claimed, stored) == [compare(c, s) for c, s in pairs]
+
+
+parts = st.sampled_from(["", "01", "00004", "Số 12 phố Đội Cấn", "SỐ 12  phố đội cấn"])
+addresses = st.none() | st.builds(Address, parts, parts, parts)
+
+
+@given(st.lists(st.tuples(addresses, addresses), max_size=20))
+def test_address_rule_is_compare(pairs: list[tuple[Address | None, Address | None]]) -> None:
+    claimed, stored = zip(*pairs, strict=True) if pairs else ((), ())
+    assert compare_addresses(claimed, stored) == [compare(c, s) for c, s in pairs]
 
 
 NESTED = ["permanent_address.ward_code", "id_card.issue_date", "date_of_birth.year"]

@@ -139,6 +139,14 @@ def compare_codes(claimed: Column, stored: Column) -> list[Result]:
     ]
 
 
+def compare_addresses(claimed: Column, stored: Column) -> list[Result]:
+    """Addresses (or None): only the parts a claim names are compared, as text."""
+    return [
+        UNKNOWN if s is None else MISMATCH if c is None else _compare_address(c, s)
+        for c, s in zip(claimed, stored, strict=True)
+    ]
+
+
 def compare_each(claimed: Column, stored: Column) -> list[Result]:
     return list(map(compare, claimed, stored))
 
@@ -168,20 +176,18 @@ FIELD_RULES: dict[str, ColumnRule] = {
     **dict.fromkeys(
         ("gender", "blood_type", "relationship_to_head", "marital_status"), compare_codes
     ),
-    # Composite values are rare in claims: the general rule, one by one.
     **dict.fromkeys(
         (
-            "other_names",
             "place_of_birth",
             "hometown",
             "permanent_address",
             "temporary_address",
             "current_address",
-            "id_card",
-            "version",
         ),
-        compare_each,
+        compare_addresses,
     ),
+    # Rare in claims: the general rule, one by one.
+    **dict.fromkeys(("other_names", "id_card", "version"), compare_each),
 }
 
 
