@@ -23,10 +23,25 @@ from ndx_business.domain.values import (
     Representative,
 )
 from ndx_business.service_layer.unit_of_work import BusinessUnitOfWork
+from ndx_population.citizen_checks import KnownCitizens
 from ndx_refdata import gazetteer
 from ndx_runtime.db import Database
 from ndx_runtime.service import RunningService
 from ndx_runtime.tls import channel_credentials
+
+# The citizens of the population registry the tests name, with their registered names.
+POPULATION = {
+    "001085012345": "Nguyễn Văn An",
+    "001090054321": "Trần Thị Bình",
+    "001190054321": "Trần Thị Bình",
+}
+DECEASED = "001185000007"
+
+
+@pytest.fixture
+def citizens() -> KnownCitizens:
+    """The population registry as the business registry sees it, in memory."""
+    return KnownCitizens({**POPULATION, DECEASED: "Phạm Văn Cố"}, deceased={DECEASED})
 
 
 @pytest.fixture
@@ -87,7 +102,7 @@ class Running:
 
 @pytest.fixture
 async def business(
-    database_url: str, kafka_bootstrap: str, pki: Path, unique: str
+    database_url: str, kafka_bootstrap: str, pki: Path, unique: str, citizens: KnownCitizens
 ) -> AsyncIterator[Running]:
     settings = BusinessSettings(
         database_url=database_url,
@@ -103,7 +118,7 @@ async def business(
         outbox_poll_seconds=0.1,
         shutdown_grace_seconds=2,
     )
-    service = await start(settings)
+    service = await start(settings, citizens=citizens)
     try:
         yield Running(service, settings, f"127.0.0.1:{service.host.port}")
     finally:

@@ -25,6 +25,7 @@ from ndx_land.domain.values import (
     RightsHolder,
 )
 from ndx_land.service_layer.unit_of_work import LandUnitOfWork
+from ndx_population.citizen_checks import KnownCitizens
 from ndx_refdata import gazetteer
 from ndx_runtime.db import Database
 from ndx_runtime.service import RunningService
@@ -32,6 +33,19 @@ from ndx_runtime.tls import channel_credentials
 
 AN = RightsHolder("001085012345", "Nguyễn Văn An", HolderRole.HOUSEHOLD_HEAD, 5_000)
 BINH = RightsHolder("001190054321", "Trần Thị Bình", HolderRole.SPOUSE, 5_000)
+# The citizens of the population registry the tests name, with their registered names.
+POPULATION = {
+    AN.citizen_id: AN.full_name,
+    BINH.citizen_id: BINH.full_name,
+    "001201000001": "Lê Văn Mua",
+}
+DECEASED = "001185000007"
+
+
+@pytest.fixture
+def citizens() -> KnownCitizens:
+    """The population registry as the land registry sees it, in memory."""
+    return KnownCitizens({**POPULATION, DECEASED: "Phạm Văn Cố"}, deceased={DECEASED})
 
 
 @pytest.fixture
@@ -97,7 +111,7 @@ class Running:
 
 @pytest.fixture
 async def land(
-    database_url: str, kafka_bootstrap: str, pki: Path, unique: str
+    database_url: str, kafka_bootstrap: str, pki: Path, unique: str, citizens: KnownCitizens
 ) -> AsyncIterator[Running]:
     settings = LandSettings(
         database_url=database_url,
@@ -113,7 +127,7 @@ async def land(
         outbox_poll_seconds=0.1,
         shutdown_grace_seconds=2,
     )
-    service = await start(settings)
+    service = await start(settings, citizens=citizens)
     running = Running(service, settings, f"127.0.0.1:{service.host.port}")
     try:
         yield running

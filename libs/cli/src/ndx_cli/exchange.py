@@ -31,6 +31,8 @@ from ndx_runtime.db import Database, create_schema
 from ndx_runtime.service import RunningService
 from ndx_runtime.tls import channel_credentials
 
+from .stack.procs import free_port
+
 
 @dataclass(frozen=True)
 class Sizes:
@@ -51,6 +53,9 @@ class Exchange:
     sizes: Sizes
     gateway: RunningGateway | None = None
     channels: list[grpc.aio.Channel] = field(default_factory=list)
+    # Where the land and business registries reach the gateway to verify citizens (0: they
+    # do not verify).
+    gateway_port: int = 0
 
     def channel(self, port: int, identity: str) -> grpc.aio.Channel:
         """A channel to a local port presenting `identity`'s certificate (closed on stop)."""
@@ -86,7 +91,7 @@ class Exchange:
         kafka = self.population.settings.kafka_bootstrap_servers
         values: dict[str, Any] = {
             "kafka_bootstrap_servers": kafka,
-            "grpc_port": 0,
+            "grpc_port": self.gateway_port,
             "tls_cert_file": self.pki / "gateway.crt",
             "tls_key_file": self.pki / "gateway.key",
             "tls_ca_file": self.pki / "ca.crt",
@@ -136,6 +141,18 @@ def _common(pki: Path, name: str, kafka: str, url: str, allowed: frozenset[str])
     }
 
 
+def _verifying(pki: Path, agency: str, gateway_port: int) -> dict[str, Any]:
+    """How a registry verifies the citizens its writes name: through the gateway as `agency`,
+    or not at all when no gateway is started with the exchange."""
+    if not gateway_port:
+        return {"gateway_address": ""}
+    return {
+        "gateway_address": f"127.0.0.1:{gateway_port}",
+        "agency_cert_file": pki / f"{agency}.crt",
+        "agency_key_file": pki / f"{agency}.key",
+    }
+
+
 async def start_exchange(
     data: Path,
     kafka: str,
@@ -147,12 +164,15 @@ async def start_exchange(
     allowed: frozenset[str] = frozenset({"service/gateway", "operator/ndx-admin"}),
 ) -> Exchange:
     """Seeds and starts the registries (and the gateway in front of them when asked), with
-    their databases under `data` and their topics and groups named `<prefix>.…`."""
+    their databases under `data` and their topics and groups named `<prefix>.…`. With the
+    gateway, land and business verify the citizens their writes name through it (its port is
+    chosen first); without it, they do not verify."""
     citizen_topic = f"{prefix}.population.citizen.v1"
     urls = {n: f"sqlite+aiosqlite:///{data / n}.db" for n in ("population", "business", "land")}
     await seed_population(urls["population"], sizes)
     await seed_business(urls["business"], sizes.enterprises, sizes.seed, sizes.citizens)
     await seed_land(urls["land"], sizes.parcels, sizes.seed, sizes.citizens)
+    gateway_port = free_port() if gateway else 0
     population = await start_population(
         PopulationSettings(
             **_common(pki, "population", kafka, urls["population"], allowed),
@@ -165,6 +185,7 @@ async def start_exchange(
             enterprise_topic=f"{prefix}.business.enterprise.v1",
             citizen_topic=citizen_topic,
             consumer_group=f"{prefix}.business",
+            **_verifying(pki, "business-office", gateway_port),
         )
     )
     land = await start_land(
@@ -173,9 +194,12 @@ async def start_exchange(
             parcel_topic=f"{prefix}.land.parcel.v1",
             citizen_topic=citizen_topic,
             consumer_group=f"{prefix}.land",
+            **_verifying(pki, "land-office", gateway_port),
         )
     )
-    exchange = Exchange(population, business, land, citizen_topic, pki, prefix, sizes)
+    exchange = Exchange(
+        population, business, land, citizen_topic, pki, prefix, sizes, gateway_port=gateway_port
+    )
     if gateway:
         exchange.gateway = await start_gateway(exchange.gateway_settings(data))
     return exchange

@@ -67,6 +67,15 @@ class RuleBroken(DomainError):
         super().__init__(f"{field}: {description}")
 
 
+class Unavailable(DomainError):
+    """A service the rule depends on cannot answer now (another registry, the gateway); nothing
+    is written and the caller may try again."""
+
+    def __init__(self, dependency: str, description: str) -> None:
+        self.dependency, self.description = dependency, description
+        super().__init__(description)
+
+
 class Violations:
     """Collects the violations of several checks so that one error names every bad field."""
 

@@ -10,7 +10,15 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from .errors import AlreadyExists, DomainError, InvalidInput, NotFound, RuleBroken, StaleVersion
+from .errors import (
+    AlreadyExists,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    RuleBroken,
+    StaleVersion,
+    Unavailable,
+)
 
 DOMAIN = "ndx.gov.vn"
 
@@ -74,6 +82,13 @@ def status_for(error: DomainError) -> grpc.Status:
             ]
         )
         return rich_status(grpc.StatusCode.FAILED_PRECONDITION, str(error), failure)
+    if isinstance(error, Unavailable):
+        return rich_status(
+            grpc.StatusCode.UNAVAILABLE,
+            str(error),
+            reason="DEPENDENCY_UNAVAILABLE",
+            metadata={"dependency": error.dependency},
+        )
     return rich_status(grpc.StatusCode.INTERNAL, "internal error")
 
 

@@ -42,6 +42,8 @@ class RunningService:
     outbox: Table
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     consumers: list[EventConsumer] = field(default_factory=list)
+    # Clients of other services (closed last, once no call can use them).
+    clients: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def unit_of_work(self, cls: type[U], topic: str) -> Callable[[], U]:
         """A factory of units of work publishing on `topic`, waking the relay on commit."""
@@ -71,6 +73,9 @@ class RunningService:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        for close in self.clients:
+            with contextlib.suppress(Exception):
+                await close()
         await self.producer.stop()
         await self.db.dispose()
         log.info("service stopped", service=self.settings.service_name)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
 
+from ndx_population.gateway_verifier import VerifiesCitizens
 from ndx_population.subscribers import FollowsCitizens
 from ndx_runtime.settings import ServiceSettings
 
@@ -13,7 +14,7 @@ TOPIC = "ndx.business.enterprise.v1"
 SOURCE = "//ndx.gov.vn/business"
 
 
-class BusinessSettings(ServiceSettings, FollowsCitizens):
+class BusinessSettings(ServiceSettings, FollowsCitizens, VerifiesCitizens):
     model_config = SettingsConfigDict(env_prefix="BUSINESS_", extra="ignore", frozen=True)
 
     service_name: str = "business-registry"
@@ -26,3 +27,9 @@ class BusinessSettings(ServiceSettings, FollowsCitizens):
     topic_partitions: int = 6
     # Representatives' names and deaths follow the population registry's citizen events.
     consumer_group: str = "ndx-business-registry"
+    # Representatives and members named in writes are checked through the gateway, as the
+    # business registration office.
+    agency_cert_file: Path = Path(".ndx/pki/business-office.crt")
+    agency_key_file: Path = Path(".ndx/pki/business-office.key")
+    verify_purpose: str = "business-registration"
+    verify_officer: str = "registry:business"

@@ -17,6 +17,7 @@ from ndx_business.domain.values import Address, LegalStatus, Representative
 from ndx_business.seed import seed_business
 from ndx_business.service_layer import handlers
 from ndx_business.service_layer.unit_of_work import BusinessUnitOfWork
+from ndx_population.citizen_checks import KnownCitizens
 from ndx_runtime.clock import Clock
 from ndx_runtime.db import Database
 from ndx_runtime.errors import InvalidInput, StaleVersion
@@ -32,9 +33,9 @@ async def _events(db: Database) -> list[events_pb2.EnterpriseChanged]:
 
 
 async def test_register_publishes_one_create_event(
-    uow: BusinessUnitOfWork, database: Database, make_enterprise: Make
+    uow: BusinessUnitOfWork, database: Database, make_enterprise: Make, citizens: KnownCitizens
 ) -> None:
-    await handlers.register_enterprise(make_enterprise(), uow, Clock())
+    await handlers.register_enterprise(make_enterprise(), uow, Clock(), citizens)
     (event,) = await _events(database)
     assert event.enterprise_code == "0100233488"
     assert event.op == types_pb2.CHANGE_OP_CREATE
@@ -59,20 +60,21 @@ async def test_invalid_enterprise_is_refused_and_nothing_written(
     make_enterprise: Make,
     change: dict[str, object],
     field: str,
+    citizens: KnownCitizens,
 ) -> None:
     enterprise = make_enterprise()
     for name, value in change.items():
         setattr(enterprise, name, value)
     with pytest.raises(InvalidInput) as raised:
-        await handlers.register_enterprise(enterprise, uow, Clock())
+        await handlers.register_enterprise(enterprise, uow, Clock(), citizens)
     assert field in [v.field for v in raised.value.violations]
     assert await _events(database) == []
 
 
 async def test_stale_status_change_is_refused_without_event(
-    uow: BusinessUnitOfWork, database: Database, make_enterprise: Make
+    uow: BusinessUnitOfWork, database: Database, make_enterprise: Make, citizens: KnownCitizens
 ) -> None:
-    await handlers.register_enterprise(make_enterprise(), uow, Clock())
+    await handlers.register_enterprise(make_enterprise(), uow, Clock(), citizens)
     with pytest.raises(StaleVersion):
         await handlers.change_legal_status("0100233488", LegalStatus.SUSPENDED, 7, uow, Clock())
     changed = await handlers.change_legal_status(
@@ -96,12 +98,14 @@ async def in_uow(
 
 
 async def test_death_of_only_representative_flags_each_enterprise_once(
-    uow: BusinessUnitOfWork, database: Database, make_enterprise: Make
+    uow: BusinessUnitOfWork, database: Database, make_enterprise: Make, citizens: KnownCitizens
 ) -> None:
     rep = Representative("001085012345", "Nguyễn Văn An", "Giám đốc")
     other = Representative("001090054321", "Trần Thị Bình", "Tổng giám đốc")
-    await handlers.register_enterprise(make_enterprise("0100233488", rep), uow, Clock())
-    await handlers.register_enterprise(make_enterprise("0100109106", rep, other), uow, Clock())
+    await handlers.register_enterprise(make_enterprise("0100233488", rep), uow, Clock(), citizens)
+    await handlers.register_enterprise(
+        make_enterprise("0100109106", rep, other), uow, Clock(), citizens
+    )
 
     assert await in_uow(handlers.apply_citizen_died, rep.citizen_id, DIED, uow) == 2
     assert await in_uow(handlers.apply_citizen_died, rep.citizen_id, DIED, uow) == 0
@@ -118,9 +122,9 @@ async def test_death_of_only_representative_flags_each_enterprise_once(
 
 
 async def test_rename_follows_the_citizen(
-    uow: BusinessUnitOfWork, database: Database, make_enterprise: Make
+    uow: BusinessUnitOfWork, database: Database, make_enterprise: Make, citizens: KnownCitizens
 ) -> None:
-    await handlers.register_enterprise(make_enterprise(), uow, Clock())
+    await handlers.register_enterprise(make_enterprise(), uow, Clock(), citizens)
     assert await in_uow(handlers.apply_citizen_renamed, "001085012345", "Nguyễn Văn Anh", uow) == 1
     assert await in_uow(handlers.apply_citizen_renamed, "001085012345", "Nguyễn Văn Anh", uow) == 0
     last = (await _events(database))[-1]

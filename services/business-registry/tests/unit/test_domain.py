@@ -156,3 +156,33 @@ def test_a_dissolved_enterprise_takes_no_new_representative(make_enterprise: Mak
     e.change_legal_status(LegalStatus.DISSOLVED, NOW)
     with pytest.raises(RuleBroken):
         e.change_representatives((Representative("001090054321", "Trần Thị Bình"),), NOW)
+
+
+def test_no_deceased_citizen_is_newly_appointed_or_admitted(make_enterprise: Make) -> None:
+    with pytest.raises(InvalidInput) as at_registration:
+        Enterprise.register(make_enterprise(), NOW, deceased={AN})
+    assert _fields(at_registration.value) == {
+        "legal_representatives[0].citizen_id",
+        "members[0].citizen_id",
+    }
+
+    e = Enterprise.register(make_enterprise(), NOW)
+    with pytest.raises(InvalidInput) as appointed:
+        e.change_representatives((Representative(BINH, "Trần Thị Bình"),), NOW, deceased={BINH})
+    assert _fields(appointed.value) == {"legal_representatives[0].citizen_id"}
+    with pytest.raises(InvalidInput) as admitted:
+        e.apply_update({"members": (_member(BINH, CAPITAL, 10_000),)}, NOW, deceased={BINH})
+    assert _fields(admitted.value) == {"members[0].citizen_id"}
+    assert e.version == 1
+
+    # Those already on file stay, dead or alive.
+    e.change_representatives(
+        (Representative(AN, "Nguyễn Văn An"), Representative(BINH, "Trần Thị Bình")),
+        NOW,
+        deceased={AN},
+    )
+    more = 2 * CAPITAL
+    e.apply_update(
+        {"charter_capital_vnd": more, "members": (_member(AN, more, 10_000),)}, NOW, deceased={AN}
+    )
+    assert e.version == 3

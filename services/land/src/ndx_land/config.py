@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic_settings import SettingsConfigDict
 
+from ndx_population.gateway_verifier import VerifiesCitizens
 from ndx_population.subscribers import FollowsCitizens
 from ndx_runtime.settings import ServiceSettings
 
@@ -13,7 +14,7 @@ TOPIC = "ndx.land.parcel.v1"
 SOURCE = "//ndx.gov.vn/land"
 
 
-class LandSettings(ServiceSettings, FollowsCitizens):
+class LandSettings(ServiceSettings, FollowsCitizens, VerifiesCitizens):
     model_config = SettingsConfigDict(env_prefix="LAND_", extra="ignore", frozen=True)
 
     service_name: str = "land"
@@ -26,3 +27,8 @@ class LandSettings(ServiceSettings, FollowsCitizens):
     topic_partitions: int = 6
     # Holders' names and deaths follow the population registry's citizen events.
     consumer_group: str = "ndx-land"
+    # Holders named in writes are checked through the gateway, as the land registration office.
+    agency_cert_file: Path = Path(".ndx/pki/land-office.crt")
+    agency_key_file: Path = Path(".ndx/pki/land-office.key")
+    verify_purpose: str = "land-registration"
+    verify_officer: str = "registry:land"

@@ -14,6 +14,7 @@ from ndx_land.adapters.tables import outbox
 from ndx_land.seed import seed_land
 from ndx_land.service_layer import handlers
 from ndx_land.service_layer.unit_of_work import LandUnitOfWork
+from ndx_population.citizen_checks import KnownCitizens
 from ndx_runtime.clock import Clock
 from ndx_runtime.db import Database
 
@@ -42,10 +43,10 @@ async def published(database: Database) -> list[events_pb2.ParcelChanged]:
 
 
 async def test_a_death_marks_the_holder_on_every_parcel_once(
-    uow: LandUnitOfWork, database: Database, make_parcel: MakeParcel
+    uow: LandUnitOfWork, database: Database, make_parcel: MakeParcel, citizens: KnownCitizens
 ) -> None:
-    await handlers.register_parcel(make_parcel(1), uow, Clock())
-    await handlers.register_parcel(make_parcel(2), uow, Clock())
+    await handlers.register_parcel(make_parcel(1), uow, Clock(), citizens)
+    await handlers.register_parcel(make_parcel(2), uow, Clock(), citizens)
 
     assert await in_uow(handlers.apply_citizen_died, AN.citizen_id, DIED, uow) == 2
     assert await in_uow(handlers.apply_citizen_died, AN.citizen_id, DIED, uow) == 0
@@ -63,9 +64,9 @@ async def test_a_death_marks_the_holder_on_every_parcel_once(
 
 
 async def test_a_rename_follows_the_holder(
-    uow: LandUnitOfWork, database: Database, make_parcel: MakeParcel
+    uow: LandUnitOfWork, database: Database, make_parcel: MakeParcel, citizens: KnownCitizens
 ) -> None:
-    await handlers.register_parcel(make_parcel(), uow, Clock())
+    await handlers.register_parcel(make_parcel(), uow, Clock(), citizens)
     assert (
         await in_uow(handlers.apply_citizen_renamed, BINH.citizen_id, "Trần Thị Bình An", uow) == 1
     )

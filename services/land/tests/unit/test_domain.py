@@ -103,3 +103,16 @@ def test_a_death_is_recorded_once(make_parcel: MakeParcel) -> None:
     assert parcel.holders[0].deceased and not parcel.holders[1].deceased
     parcel.rename_holder(BINH.citizen_id, BINH.full_name, NOW)
     assert parcel.version == 2
+
+
+def test_a_deceased_citizen_acquires_no_right(make_parcel: MakeParcel) -> None:
+    with pytest.raises(InvalidInput) as at_registration:
+        Parcel.register(make_parcel(), TODAY, NOW, deceased={BINH.citizen_id})
+    assert fields(at_registration.value) == {"holders[1].citizen_id"}
+
+    parcel = registered(make_parcel)
+    heir = dataclasses.replace(AN, citizen_id="001201000001", share_bp=10_000)
+    with pytest.raises(InvalidInput) as at_transfer:
+        parcel.transfer((heir,), LandOrigin.INHERITED, NOW, deceased={"001201000001"})
+    assert fields(at_transfer.value) == {"holders[0].citizen_id"}
+    assert parcel.version == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -158,16 +159,27 @@ class Enterprise:
         check_version(self.enterprise_code, expected, self.version)
 
     @classmethod
-    def register(cls, enterprise: Enterprise, now: datetime) -> Enterprise:
-        problems = enterprise.violations()
+    def register(
+        cls, enterprise: Enterprise, now: datetime, deceased: Collection[str] = ()
+    ) -> Enterprise:
+        """A new enterprise; `deceased` are the citizens the population registry records as
+        dead, who can be neither its representatives nor its members."""
+        problems = [
+            *enterprise.violations(),
+            *appointee_violations(enterprise.legal_representatives, deceased),
+            *newcomer_violations(enterprise.members, deceased),
+        ]
         if problems:
             raise InvalidInput(problems)
         enterprise.representative_deceased = _all_deceased(enterprise.legal_representatives)
         record_created(enterprise, now, DATA_FIELDS)
         return enterprise
 
-    def apply_update(self, changes: dict[str, Any], now: datetime) -> None:
-        """Sets the named fields; InvalidInput for fields that may not change or bad values."""
+    def apply_update(
+        self, changes: dict[str, Any], now: datetime, deceased: Collection[str] = ()
+    ) -> None:
+        """Sets the named fields; InvalidInput for fields that may not change or bad values.
+        Members the population registry records as dead (`deceased`) stay, but none joins."""
         refused = [
             Violation(name, "cannot be changed by UpdateEnterprise")
             for name in changes
@@ -180,18 +192,26 @@ class Enterprise:
         for name, value in changes.items():
             setattr(self, name, value)
         problems = self.violations()
+        if "members" in changes:
+            members = {m.citizen_id for m in before.members if m.citizen_id}
+            problems.extend(newcomer_violations(self.members, deceased, members))
         if problems:
             for name in changes:  # leave the aggregate as it was
                 setattr(self, name, getattr(before, name))
             raise InvalidInput(problems)
         self._changed(before, now)
 
-    def change_representatives(self, reps: tuple[Representative, ...], now: datetime) -> None:
+    def change_representatives(
+        self, reps: tuple[Representative, ...], now: datetime, deceased: Collection[str] = ()
+    ) -> None:
         """New legal representatives. A citizen already on file keeps the death the registry
-        recorded for them; the deceased flag is recomputed from the new list."""
+        recorded for them; no one the population registry records as dead (`deceased`) is
+        newly appointed; the deceased flag is recomputed from the new list."""
         problems = representative_violations(reps)
         if not reps:
             problems.append(Violation("legal_representatives", "at least one is required"))
+        on_file = {r.citizen_id for r in self.legal_representatives}
+        problems.extend(appointee_violations(reps, deceased, on_file))
         if problems:
             raise InvalidInput(problems)
         self._open_for_change()
@@ -269,6 +289,37 @@ def representative_violations(reps: tuple[Representative, ...]) -> list[Violatio
     if len(set(ids)) != len(ids):
         problems.append(Violation("legal_representatives", "a citizen is listed twice"))
     return problems
+
+
+def appointee_violations(
+    reps: tuple[Representative, ...], deceased: Collection[str], on_file: Collection[str] = ()
+) -> list[Violation]:
+    """A deceased citizen cannot be appointed legal representative (one on file stays)."""
+    return [
+        Violation(
+            f"legal_representatives[{i}].citizen_id",
+            f"citizen {r.citizen_id} is recorded as deceased in the population registry; "
+            "a deceased citizen cannot be appointed legal representative",
+        )
+        for i, r in enumerate(reps)
+        if r.citizen_id in deceased and r.citizen_id not in on_file
+    ]
+
+
+def newcomer_violations(
+    members: tuple[Member, ...], deceased: Collection[str], on_file: Collection[str] = ()
+) -> list[Violation]:
+    """A deceased citizen cannot become a member or owner (one on file stays until their
+    share passes on)."""
+    return [
+        Violation(
+            f"members[{i}].citizen_id",
+            f"citizen {m.citizen_id} is recorded as deceased in the population registry; "
+            "a deceased citizen cannot become a member or owner",
+        )
+        for i, m in enumerate(members)
+        if m.citizen_id and m.citizen_id in deceased and m.citizen_id not in on_file
+    ]
 
 
 def _is_branch_suffix(value: str) -> bool:

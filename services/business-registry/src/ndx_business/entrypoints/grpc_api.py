@@ -9,6 +9,7 @@ import grpc
 from ndx.business.v1 import business_service_pb2 as pb
 from ndx.business.v1 import business_service_pb2_grpc, enterprise_pb2
 from ndx.common.v1 import types_pb2
+from ndx_population.citizen_checks import CitizenVerifier
 from ndx_population.domain.identity_number import IdentityNumber
 from ndx_runtime.clock import Clock
 from ndx_runtime.errors import InvalidInput, Violations
@@ -53,9 +54,16 @@ def _code(value: str, field: str = "enterprise_code") -> None:
 
 
 class BusinessApi(business_service_pb2_grpc.BusinessRegistryServiceServicer):
-    def __init__(self, views: BusinessViews, new_uow: Any, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        views: BusinessViews,
+        new_uow: Any,
+        citizens: CitizenVerifier,
+        clock: Clock | None = None,
+    ) -> None:
         self._views = views
         self._new_uow: Any = new_uow  # () -> BusinessUnitOfWork
+        self._citizens = citizens
         self._clock = clock or Clock()
 
     # -- reads ----------------------------------------------------------------------------------
@@ -144,7 +152,9 @@ class BusinessApi(business_service_pb2_grpc.BusinessRegistryServiceServicer):
         try:
             _citizen_ids(request.enterprise, representatives=True, members=True)
             enterprise = enterprise_from_proto(request.enterprise)
-            done = await handlers.register_enterprise(enterprise, self._new_uow(), self._clock)
+            done = await handlers.register_enterprise(
+                enterprise, self._new_uow(), self._clock, self._citizens
+            )
         except InvalidInput as e:
             raise e.within("enterprise") from None
         return enterprise_to_proto(done)
@@ -164,6 +174,7 @@ class BusinessApi(business_service_pb2_grpc.BusinessRegistryServiceServicer):
                 request.expected_version,
                 self._new_uow(),
                 self._clock,
+                self._citizens,
             )
         except InvalidInput as e:
             raise e.within("enterprise") from None
@@ -197,6 +208,7 @@ class BusinessApi(business_service_pb2_grpc.BusinessRegistryServiceServicer):
             request.expected_version,
             self._new_uow(),
             self._clock,
+            self._citizens,
         )
         return enterprise_to_proto(done)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -137,27 +138,32 @@ class Parcel:
         check_version(self.parcel_id, expected, self.version)
 
     @classmethod
-    def register(cls, parcel: Parcel, today: date, now: datetime) -> Parcel:
-        problems = parcel.violations(today)
+    def register(
+        cls, parcel: Parcel, today: date, now: datetime, deceased: Collection[str] = ()
+    ) -> Parcel:
+        """A new parcel; `deceased` are the citizens the population registry records as dead,
+        who cannot be its holders."""
+        problems = parcel.violations(today) + acquirer_violations(parcel.holders, deceased)
         if problems:
             raise InvalidInput(problems)
         record_created(parcel, now, DATA_FIELDS)
         return parcel
 
     def transfer(
-        self, holders: tuple[RightsHolder, ...], origin: LandOrigin, now: datetime
+        self,
+        holders: tuple[RightsHolder, ...],
+        origin: LandOrigin,
+        now: datetime,
+        deceased: Collection[str] = (),
     ) -> None:
         """New holders of the whole right; refused while a mortgage is in force. The form of
-        use follows the holders: shared for several, private for one."""
+        use follows the holders: shared for several, private for one. `deceased` are the
+        citizens the population registry records as dead."""
         form = FormOfUse.SHARED if len(holders) > 1 else FormOfUse.PRIVATE
         problems = holder_violations(holders, form)
         if origin == LandOrigin.UNSPECIFIED:
             problems.append(Violation("origin", "is required"))
-        problems.extend(
-            Violation(f"holders[{i}].deceased", "a deceased citizen cannot acquire a right")
-            for i, h in enumerate(holders)
-            if h.deceased
-        )
+        problems.extend(acquirer_violations(holders, deceased))
         if problems:
             raise InvalidInput(problems)
         active = [m.mortgage_id for m in self.mortgages if m.in_force]
@@ -262,6 +268,21 @@ def holder_violations(holders: tuple[RightsHolder, ...], form: FormOfUse) -> lis
     if form == FormOfUse.SHARED and len(holders) < 2:
         problems.append(Violation("form_of_use", "shared use needs at least two holders"))
     return problems
+
+
+def acquirer_violations(
+    holders: tuple[RightsHolder, ...], deceased: Collection[str]
+) -> list[Violation]:
+    """A deceased citizen cannot acquire a right (by registration or transfer)."""
+    return [
+        Violation(
+            f"holders[{i}].citizen_id",
+            f"citizen {h.citizen_id} is recorded as deceased in the population registry; "
+            "a deceased citizen cannot acquire a land-use right",
+        )
+        for i, h in enumerate(holders)
+        if h.deceased or h.citizen_id in deceased
+    ]
 
 
 def mortgage_violations(m: Mortgage, today: date, prefix: str) -> list[Violation]:

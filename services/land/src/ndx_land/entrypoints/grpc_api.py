@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import grpc
@@ -9,9 +10,10 @@ import grpc
 from ndx.common.v1 import types_pb2
 from ndx.land.v1 import land_service_pb2 as pb
 from ndx.land.v1 import land_service_pb2_grpc, parcel_pb2
+from ndx_population.citizen_checks import CitizenVerifier
 from ndx_population.domain.identity_number import IdentityNumber
 from ndx_runtime.clock import Clock
-from ndx_runtime.errors import InvalidInput
+from ndx_runtime.errors import InvalidInput, Violations
 from ndx_runtime.masks import apply_read_mask, check_mask
 from ndx_runtime.proto_values import date_from_proto, enum_from_proto
 from ndx_runtime.rpc_args import (
@@ -46,10 +48,25 @@ def _parcel_id(value: str, field: str = "parcel_id") -> None:
         raise InvalidInput([problem])
 
 
+def _holder_ids(holders: Iterable[parcel_pb2.RightsHolder], field: str = "holders") -> None:
+    """Checks the holders' citizen identity numbers before anyone is asked about them."""
+    found = Violations()
+    for i, h in enumerate(holders):
+        found.take(IdentityNumber.parse, h.citizen_id, f"{field}[{i}].citizen_id")
+    found.raise_any()
+
+
 class LandApi(land_service_pb2_grpc.LandServiceServicer):
-    def __init__(self, views: LandViews, new_uow: Any, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        views: LandViews,
+        new_uow: Any,
+        citizens: CitizenVerifier,
+        clock: Clock | None = None,
+    ) -> None:
         self._views = views
         self._new_uow: Any = new_uow  # () -> LandUnitOfWork
+        self._citizens = citizens
         self._clock = clock or Clock()
 
     # -- reads ----------------------------------------------------------------------------------
@@ -117,7 +134,10 @@ class LandApi(land_service_pb2_grpc.LandServiceServicer):
             raise InvalidInput.one("parcel.version", "is assigned by the registry; leave it 0")
         try:
             parcel = parcel_from_proto(request.parcel)
-            saved = await handlers.register_parcel(parcel, self._new_uow(), self._clock)
+            _holder_ids(request.parcel.holders)
+            saved = await handlers.register_parcel(
+                parcel, self._new_uow(), self._clock, self._citizens
+            )
         except InvalidInput as e:
             # Field paths as the request names them.
             raise e.within("parcel") from None
@@ -129,8 +149,7 @@ class LandApi(land_service_pb2_grpc.LandServiceServicer):
         _parcel_id(request.parcel_id)
         expected_version(request.expected_version)
         holders = holders_from_proto(request.holders, "holders")
-        for i, h in enumerate(holders):
-            IdentityNumber.parse(h.citizen_id, f"holders[{i}].citizen_id")
+        _holder_ids(request.holders)
         origin = enum_from_proto(LandOrigin, request.origin, "origin")
         saved = await handlers.transfer_rights(
             request.parcel_id,
@@ -139,6 +158,7 @@ class LandApi(land_service_pb2_grpc.LandServiceServicer):
             request.expected_version,
             self._new_uow(),
             self._clock,
+            self._citizens,
         )
         return parcel_to_proto(saved)
 
