@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 import structlog
@@ -31,6 +32,7 @@ from .tracker.index import AuditIndex, metadata
 
 log = structlog.get_logger(__name__)
 
+SHUTDOWN_KAFKA_SECONDS = 5.0
 LIST_ACCESSES = "ndx.gateway.v1.DataTrackerService/ListAccesses"
 
 
@@ -61,17 +63,32 @@ class RunningGateway:
 
     async def stop(self) -> None:
         if self.consumer is not None:
-            with contextlib.suppress(Exception):
-                await self.consumer.stop()
+            await _within(self.consumer.stop(), "audit index consumer")
         await self.host.stop()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         for channel in self.channels:
             await channel.close(grace=None)
-        await self.producer.stop()
+        if not await _within(self.producer.stop(), "audit producer"):
+            await self.producer.client.close()
         await self.db.dispose()
         log.info("gateway stopped")
+
+
+async def _within(stopping: Coroutine[Any, Any, None], what: str) -> bool:
+    """Stops a Kafka client, giving up after SHUTDOWN_KAFKA_SECONDS: with the broker gone, a
+    producer would keep retrying the unacknowledged record (whose call already failed) and a
+    consumer its offset commit (its records are indexed again on the next start)."""
+    try:
+        async with asyncio.timeout(SHUTDOWN_KAFKA_SECONDS):
+            await stopping
+    except TimeoutError:
+        log.warning("kafka did not answer at shutdown; stopped without it", client=what)
+        return False
+    except Exception as error:
+        log.warning("kafka client failed to stop cleanly", client=what, error=repr(error))
+    return True
 
 
 async def start(

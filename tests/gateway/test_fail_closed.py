@@ -1,0 +1,90 @@
+"""With its audit log's Kafka stopped, the gateway refuses calls instead of serving them
+unaudited."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+from ndx_gateway.bootstrap import start as start_gateway
+
+from ndx_cli.exchange import Exchange, start_exchange
+from ndx_cli.stack.kafka import KafkaStack
+from ndx_cli.stack.procs import free_port
+
+from .conftest import SIZES, Agency
+from .support import GET_CITIZEN, VERIFY_CITIZEN
+
+STATE = Path(__file__).parents[2] / ".ndx"
+
+
+@pytest.fixture(scope="module")
+async def audit_broker(
+    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
+) -> AsyncIterator[KafkaStack]:
+    """A broker of its own, to be stopped under a running gateway."""
+    stack = KafkaStack(
+        tmp_path_factory.mktemp("audit-kafka"),
+        port=free_port(),
+        controller_port=free_port(),
+        libs=STATE / "kafka" / "libs",
+        heap="256m",
+    )
+    stack.start(timeout=120)
+    try:
+        yield stack
+    finally:
+        stack.kill()
+
+
+async def test_with_kafka_stopped_calls_are_refused(
+    tmp_path: Path, kafka_bootstrap: str, pki: Path, audit_broker: KafkaStack
+) -> None:
+    exchange: Exchange = await start_exchange(
+        tmp_path,
+        kafka_bootstrap,
+        pki,
+        f"test.{uuid.uuid4().hex[:10]}",
+        sizes=SIZES,
+        allowed=frozenset({"service/gateway"}),
+    )
+    gateway = await start_gateway(
+        exchange.gateway_settings(
+            tmp_path, kafka_bootstrap_servers=audit_broker.bootstrap, audit_timeout_seconds=2.0
+        )
+    )
+    exchange.gateway = gateway
+    try:
+        ids = await exchange.population.db.read(
+            lambda c: [r[0] for r in c.exec_driver_sql("select citizen_id from citizens limit 1")]
+        )
+        tax = Agency("tax-authority", exchange.channel(gateway.port, "tax-authority"))
+        response, _ = await tax.call(
+            GET_CITIZEN, {"citizen_id": ids[0]}, purpose="tax-registration"
+        )
+        assert response.citizen_id == ids[0]  # type: ignore[attr-defined]
+        written = gateway.audit.written
+
+        audit_broker.stop()
+        started = time.monotonic()
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await tax.call(GET_CITIZEN, {"citizen_id": ids[0]}, purpose="tax-registration")
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "audit" in (caught.value.details() or "")
+        assert time.monotonic() - started < 10
+        # Right after, calls are refused up front, before they reach a registry.
+        bank = Agency("bank-ekyc", exchange.channel(gateway.port, "bank-ekyc"))
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await bank.call(
+                VERIFY_CITIZEN,
+                {"citizen_id": ids[0], "claim_mask": {"paths": ["full_name"]}},
+                purpose="ekyc",
+            )
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert gateway.audit.written == written
+    finally:
+        await exchange.stop()

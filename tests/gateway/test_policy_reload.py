@@ -1,0 +1,107 @@
+"""The policy file changes while the gateway runs: a valid policy takes effect without a
+restart, an invalid one is refused and the old one stays; quotas run out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import pytest
+import yaml
+from google.protobuf import duration_pb2
+from google.rpc import error_details_pb2
+
+from .conftest import System
+from .support import GET_CITIZEN, citizen_ids, detail_of, error_info, rows
+
+
+def edit(system: System, change: Callable[[dict[str, Any]], None], version: str) -> None:
+    document = yaml.safe_load(system.policy_file.read_text())
+    change(document)
+    document["version"] = version
+    system.policy_file.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False))
+
+
+async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def religious_citizen(system: System) -> str:
+    [(cid,)] = await rows(
+        system, "population", "select citizen_id from citizens where religion != '' limit 1"
+    )
+    return str(cid)
+
+
+async def test_a_changed_policy_takes_effect_without_restart(system: System) -> None:
+    cid = await religious_citizen(system)
+    tax = system.agency("tax-authority")
+    before, trailers = await tax.call(GET_CITIZEN, {"citizen_id": cid}, purpose="tax-registration")
+    assert not before.religion  # type: ignore[attr-defined]
+    assert "ndx.population.v1.Citizen.religion" in trailers["x-ndx-redacted"]
+
+    def grant_religion(document: dict[str, Any]) -> None:
+        purpose = document["agencies"]["tax-authority"]["purposes"]["tax-registration"]
+        purpose["read"].append("ndx.population.v1.Citizen.religion")
+
+    edit(system, grant_religion, "reload-1")
+    await until(lambda: system.gateway.policy.current.version == "reload-1")
+    after, trailers = await tax.call(GET_CITIZEN, {"citizen_id": cid}, purpose="tax-registration")
+    assert after.religion  # type: ignore[attr-defined]
+    assert "ndx.population.v1.Citizen.religion" not in trailers.get("x-ndx-redacted", "")
+
+
+async def test_an_invalid_policy_is_refused_and_the_old_one_stays(system: System) -> None:
+    in_force = system.gateway.policy.current.version
+    good = system.policy_file.read_text()
+
+    def unknown_field(document: dict[str, Any]) -> None:
+        purpose = document["agencies"]["tax-authority"]["purposes"]["tax-registration"]
+        purpose["read"].append("ndx.population.v1.Citizen.shoe_size")
+
+    edit(system, unknown_field, "broken-1")
+    await until(lambda: system.gateway.policy.last_error is not None)
+    error = system.gateway.policy.last_error or ""
+    assert "shoe_size" in error and "agencies.tax-authority.purposes.tax-registration.read" in error
+    assert system.gateway.policy.current.version == in_force
+    [cid] = await citizen_ids(system, 1)
+    response, _ = await system.agency("tax-authority").call(
+        GET_CITIZEN, {"citizen_id": cid}, purpose="tax-registration"
+    )
+    assert response.citizen_id == cid  # type: ignore[attr-defined]
+    system.policy_file.write_text("version: [unclosed")
+    await until(lambda: "shoe_size" not in (system.gateway.policy.last_error or "shoe_size"))
+    assert system.gateway.policy.current.version == in_force
+    system.policy_file.write_text(good)
+
+
+async def test_a_used_up_quota_is_resource_exhausted_with_retry_info(system: System) -> None:
+    def small_quota(document: dict[str, Any]) -> None:
+        purpose = document["agencies"]["health-records"]["purposes"]["e-health-book"]
+        purpose["quota"] = {"requests": 3, "per_seconds": 600}
+
+    edit(system, small_quota, "quota-1")
+    await until(lambda: system.gateway.policy.current.version == "quota-1")
+    [cid] = await citizen_ids(system, 1)
+    health = system.agency("health-records")
+    for _ in range(3):
+        await health.call(GET_CITIZEN, {"citizen_id": cid}, purpose="e-health-book")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await health.call(GET_CITIZEN, {"citizen_id": cid}, purpose="e-health-book")
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    retry = detail_of(caught.value, error_details_pb2.RetryInfo)
+    assert isinstance(retry, error_details_pb2.RetryInfo)
+    assert isinstance(retry.retry_delay, duration_pb2.Duration)
+    assert 100 < retry.retry_delay.ToTimedelta().total_seconds() <= 200  # one call per 200 s
+    info = error_info(caught.value)
+    assert info is not None and info.reason == "QUOTA_EXHAUSTED"
+    # Another agency's quota is its own.
+    await system.agency("tax-authority").call(
+        GET_CITIZEN, {"citizen_id": cid}, purpose="tax-registration"
+    )
