@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,8 @@ import uuid
 from pathlib import Path
 
 import grpc
-from common import ROOT, STATE, kafka_bootstrap, write_result
+from common import STATE, kafka_bootstrap, write_result
+from ghz import GHZ_VERSION, ghz_binary, ghz_figures, run_ghz
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from ndx.population.v1 import citizen_pb2
@@ -73,96 +73,6 @@ async def drive(
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return len(latencies), latencies
-
-
-GHZ_VERSION = "v0.120.0"
-
-
-def ghz_binary() -> str | None:
-    """ghz (a Go gRPC load generator), installed from the Go module proxy on first use."""
-    target = STATE / "bin" / "ghz"
-    if target.exists():
-        return str(target)
-    if not shutil.which("go"):
-        return None
-    env = {**os.environ, "GOBIN": str(target.parent)}
-    result = subprocess.run(
-        ["go", "install", f"github.com/bojand/ghz/cmd/ghz@{GHZ_VERSION}"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    return str(target) if result.returncode == 0 else None
-
-
-def run_ghz(
-    binary: str,
-    pki: Path,
-    method: str,
-    data: list[dict[str, object]],
-    concurrency: int,
-    seconds: float,
-) -> dict[str, object]:
-    """Drives one method at a fixed concurrency for a fixed time; returns ghz's JSON report."""
-    work = STATE / "bench"
-    work.mkdir(parents=True, exist_ok=True)
-    protoset, data_file = work / "ndx.protoset", work / "ghz-data.json"
-    data_file.write_text(json.dumps(data))
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grpc_tools.protoc",
-            "-I",
-            str(ROOT / "proto"),
-            "--include_imports",
-            f"--descriptor_set_out={protoset}",
-            "ndx/population/v1/population_service.proto",
-        ],
-        check=True,
-    )
-    out = subprocess.run(
-        [
-            binary,
-            "--cacert",
-            str(pki / "ca.crt"),
-            "--cert",
-            str(pki / "gateway.crt"),
-            "--key",
-            str(pki / "gateway.key"),
-            "--protoset",
-            str(protoset),
-            "--call",
-            method,
-            "--data-file",
-            str(data_file),
-            "-c",
-            str(concurrency),
-            "-z",
-            f"{int(seconds)}s",
-            "--connections",
-            "4",
-            "-O",
-            "json",
-            f"127.0.0.1:{PORT}",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"ghz failed: {(out.stderr or out.stdout)[-2000:]}")
-    report: dict[str, object] = json.loads(out.stdout)
-    return report
-
-
-def ghz_figures(report: dict[str, object]) -> dict[str, object]:
-    lat = {d["percentage"]: d["latency"] / 1e6 for d in report["latencyDistribution"]}  # type: ignore[index, union-attr, attr-defined]
-    return {
-        "rps": round(float(report["rps"])),  # type: ignore[arg-type]
-        "p50_ms": round(lat[50], 2),
-        "p99_ms": round(lat[99], 2),
-        "status": report["statusCodeDistribution"],
-    }
 
 
 async def main() -> None:
@@ -248,6 +158,7 @@ async def measure(
             run_ghz(
                 binary,
                 pki,
+                f"127.0.0.1:{PORT}",
                 "ndx.population.v1.PopulationService.GetCitizen",
                 [{"citizen_id": i} for i in rng.sample(ids, 2000)],
                 args.concurrency,
@@ -258,6 +169,7 @@ async def measure(
             run_ghz(
                 binary,
                 pki,
+                f"127.0.0.1:{PORT}",
                 "ndx.population.v1.PopulationService.BatchVerifyCitizens",
                 batches,
                 4,

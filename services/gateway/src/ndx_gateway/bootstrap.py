@@ -91,6 +91,40 @@ async def _within(stopping: Coroutine[Any, Any, None], what: str) -> bool:
     return True
 
 
+def tracker_consumer(settings: GatewaySettings, index: AuditIndex) -> EventConsumer:
+    """The consumer that builds the data tracker's index from the audit topic."""
+    return EventConsumer(
+        settings.kafka_bootstrap_servers,
+        settings.audit_topic,
+        settings.tracker_consumer_group,
+        batch_handler=index.apply,
+        client_id="ndx-gateway-tracker",
+    )
+
+
+@dataclass
+class RunningIndexer:
+    """A process that only indexes the audit topic (beside serving workers)."""
+
+    consumer: EventConsumer
+    db: Database
+
+    async def stop(self) -> None:
+        await _within(self.consumer.stop(), "audit index consumer")
+        await self.db.dispose()
+        log.info("audit indexer stopped")
+
+
+async def start_indexer(settings: GatewaySettings) -> RunningIndexer:
+    await ensure_topics(settings.kafka_bootstrap_servers, [audit_topic(settings)])
+    db = Database.from_url(settings.database_url)
+    await create_schema(db.engine, metadata)
+    consumer = tracker_consumer(settings, AuditIndex(db))
+    await consumer.start()
+    log.info("audit indexer running", topic=settings.audit_topic)
+    return RunningIndexer(consumer, db)
+
+
 async def start(
     settings: GatewaySettings, *, index_audit: bool = True, instance: str | None = None
 ) -> RunningGateway:
@@ -136,13 +170,7 @@ async def start(
         asyncio.create_task(policy.watch(settings.policy_poll_seconds), name="policy-watch")
     )
     if index_audit:
-        running.consumer = EventConsumer(
-            bootstrap,
-            settings.audit_topic,
-            settings.tracker_consumer_group,
-            batch_handler=index.apply,
-            client_id="ndx-gateway-tracker",
-        )
+        running.consumer = tracker_consumer(settings, index)
         await running.consumer.start()
     await host.start()
     log.info(

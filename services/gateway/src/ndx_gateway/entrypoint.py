@@ -1,4 +1,6 @@
-"""Running the gateway: one process, or a main process and workers sharing the port."""
+"""Running the gateway: one process serving and indexing the audit topic, or (GATEWAY_WORKERS
+above 1) serving workers sharing the port and a main process that indexes and supervises, so
+that indexing never holds up a call."""
 
 from __future__ import annotations
 
@@ -11,41 +13,56 @@ import structlog
 
 from ndx_runtime.grpc_server import wait_for_shutdown_signal
 from ndx_runtime.logs import configure_logging
+from ndx_runtime.service import settle_heap
 from ndx_runtime.telemetry import configure_tracing
 
-from .bootstrap import start
+from .bootstrap import start, start_indexer
 from .config import GatewaySettings
 
 log = structlog.get_logger(__name__)
 
 
-async def serve(settings: GatewaySettings, *, worker: int = 0) -> None:
-    """Runs one gateway process until SIGTERM or SIGINT. Worker 0 also indexes the audit log
-    for the data tracker."""
-    configure_logging(settings.log_level, settings.log_format, settings.service_name)
-    configure_tracing(settings.service_name, otlp=bool(settings.otlp_endpoint))
-    running = await start(settings, index_audit=worker == 0)
+async def serve(settings: GatewaySettings, *, worker: int = 0, index_audit: bool) -> None:
+    """Runs one serving process until SIGTERM or SIGINT."""
+    _configure(settings)
+    running = await start(settings, index_audit=index_audit)
     log.info("ready", service=settings.service_name, port=running.port, worker=worker)
+    settle_heap()
     await wait_for_shutdown_signal()
     await running.stop()
 
 
+async def index(settings: GatewaySettings) -> None:
+    """Runs the data tracker's indexer until SIGTERM or SIGINT."""
+    _configure(settings)
+    indexer = await start_indexer(settings)
+    await wait_for_shutdown_signal()
+    await indexer.stop()
+
+
+def _configure(settings: GatewaySettings) -> None:
+    configure_logging(settings.log_level, settings.log_format, settings.service_name)
+    configure_tracing(settings.service_name, otlp=bool(settings.otlp_endpoint))
+
+
 def _worker(settings: GatewaySettings, worker: int) -> None:
     # The main process forwards SIGTERM; Ctrl-C in a terminal reaches every process anyway.
-    asyncio.run(serve(settings, worker=worker))
+    asyncio.run(serve(settings, worker=worker, index_audit=False))
 
 
 def main() -> None:
     settings = GatewaySettings()
+    if settings.workers <= 1:
+        asyncio.run(serve(settings, index_audit=True))
+        return
     children: list[multiprocessing.process.BaseProcess] = []
-    if settings.workers > 1:
-        context = multiprocessing.get_context("spawn")
-        for n in range(1, settings.workers):
-            child = context.Process(target=_worker, args=(settings, n), name=f"gateway-{n}")
-            child.start()
-            children.append(child)
+    context = multiprocessing.get_context("spawn")
+    for n in range(settings.workers):
+        child = context.Process(target=_worker, args=(settings, n), name=f"gateway-{n}")
+        child.start()
+        children.append(child)
     try:
-        asyncio.run(serve(settings, worker=0))
+        asyncio.run(index(settings))
     finally:
         for running in children:
             if running.pid is not None and running.is_alive():

@@ -22,12 +22,13 @@ class Masks:
 @dataclass(frozen=True, slots=True)
 class _Plan:
     masks: tuple[str, ...]
-    nested: tuple[tuple[str, bool], ...]
+    nested: tuple[tuple[str, bool, Descriptor], ...]
 
 
 @cache
 def _plan(descriptor: Descriptor) -> _Plan:
-    masks, nested = [], []
+    masks: list[str] = []
+    nested: list[tuple[str, bool, Descriptor]] = []
     for fd in descriptor.fields:
         sub = fd.message_type
         if sub is None:
@@ -36,7 +37,7 @@ def _plan(descriptor: Descriptor) -> _Plan:
             if fd.name in KINDS:
                 masks.append(fd.name)
         elif _reaches_mask(sub):
-            nested.append((fd.name, fd.is_repeated))
+            nested.append((fd.name, fd.is_repeated, sub))
     return _Plan(tuple(masks), tuple(nested))
 
 
@@ -58,19 +59,30 @@ def _reaches_mask(descriptor: Descriptor, _seen: frozenset[str] = frozenset()) -
 
 def masks_of(message: Message) -> Masks:
     found = Masks()
-    _collect(message, found)
+    _collect(_plan(message.DESCRIPTOR), message, found)
     return found
 
 
-def _collect(message: Message, into: Masks) -> None:
-    plan = _plan(message.DESCRIPTOR)
+def _collect(plan: _Plan, message: Message, into: Masks) -> None:
     for name in plan.masks:
         paths = getattr(message, name).paths
         if paths:
             (into.read if name == "read_mask" else into.claim).update(paths)
-    for name, repeated in plan.nested:
-        if repeated:
+    for name, repeated, descriptor in plan.nested:
+        sub = _plan(descriptor)
+        if not repeated:
+            if message.HasField(name):
+                _collect(sub, getattr(message, name), into)
+        elif not sub.nested and len(sub.masks) == 1:
+            # A batch's items, each with its own mask: the masks are usually the same.
+            kind = into.read if sub.masks[0] == "read_mask" else into.claim
+            seen: set[tuple[str, ...]] = set()
+            mask = sub.masks[0]
             for item in getattr(message, name):
-                _collect(item, into)
-        elif message.HasField(name):
-            _collect(getattr(message, name), into)
+                paths = tuple(getattr(item, mask).paths)
+                if paths and paths not in seen:
+                    seen.add(paths)
+                    kind.update(paths)
+        else:
+            for item in getattr(message, name):
+                _collect(sub, item, into)

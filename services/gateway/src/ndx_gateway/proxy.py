@@ -165,7 +165,9 @@ class Gateway:
         record.status = code.name
         if reason:
             record.reason = reason[:500]
-        record.subjects.extend(audit_pb2.Subject(kind=k, id=i) for k, i in subjects)
+        add = record.subjects.add
+        for kind, subject in subjects:
+            add(kind=kind, id=subject)
         try:
             await self.audit.write(record)
         except AuditUnavailable:

@@ -16,22 +16,29 @@ from ndx.common.v1 import annotations_pb2
 class _Plan:
     # (field name, subject kind, repeated) for the marked string fields of the message.
     marked: tuple[tuple[str, str, bool], ...]
-    # (field name, repeated) for message fields that may hold marked fields further down.
-    nested: tuple[tuple[str, bool], ...]
+    # (field name, repeated, message type) for message fields that may hold marked fields
+    # further down.
+    nested: tuple[tuple[str, bool, Descriptor], ...]
+    # The one marked singular field and nothing else to walk (a batch's item, usually): items
+    # of a repeated field of this type are read in a tight loop.
+    only: tuple[str, str] | None
 
 
 @cache
 def _plan(descriptor: Descriptor) -> _Plan:
     marked: list[tuple[str, str, bool]] = []
-    nested: list[tuple[str, bool]] = []
+    nested: list[tuple[str, bool, Descriptor]] = []
     for fd in descriptor.fields:
         repeated = fd.is_repeated
         kind = fd.GetOptions().Extensions[annotations_pb2.subject]
         if kind and fd.type == FieldDescriptor.TYPE_STRING:
             marked.append((fd.name, kind, repeated))
-        elif fd.type == FieldDescriptor.TYPE_MESSAGE and _reaches_subject(fd.message_type):
-            nested.append((fd.name, repeated))
-    return _Plan(tuple(marked), tuple(nested))
+        elif (sub := fd.message_type) is not None and _reaches_subject(sub):
+            nested.append((fd.name, repeated, sub))
+    only = None
+    if len(marked) == 1 and not marked[0][2] and not nested:
+        only = (marked[0][0], marked[0][1])
+    return _Plan(tuple(marked), tuple(nested), only)
 
 
 @cache
@@ -53,7 +60,10 @@ def _reaches_subject(descriptor: Descriptor, _seen: frozenset[str] = frozenset()
 def collect(message: Message, into: dict[tuple[str, str], None]) -> None:
     """Adds (kind, id) of every non-empty subject field of `message` to `into` (kept in order
     of first appearance, without repeats)."""
-    plan = _plan(message.DESCRIPTOR)
+    _walk(_plan(message.DESCRIPTOR), message, into)
+
+
+def _walk(plan: _Plan, message: Message, into: dict[tuple[str, str], None]) -> None:
     for name, kind, repeated in plan.marked:
         value = getattr(message, name)
         if repeated:
@@ -62,9 +72,17 @@ def collect(message: Message, into: dict[tuple[str, str], None]) -> None:
                     into[(kind, item)] = None
         elif value:
             into[(kind, value)] = None
-    for name, repeated in plan.nested:
-        if repeated:
+    for name, repeated, descriptor in plan.nested:
+        sub = _plan(descriptor)
+        if not repeated:
+            if message.HasField(name):
+                _walk(sub, getattr(message, name), into)
+        elif sub.only is not None:
+            field, kind = sub.only
             for item in getattr(message, name):
-                collect(item, into)
-        elif message.HasField(name):
-            collect(getattr(message, name), into)
+                value = getattr(item, field)
+                if value:
+                    into[(kind, value)] = None
+        else:
+            for item in getattr(message, name):
+                _walk(sub, item, into)
