@@ -229,7 +229,7 @@ async def main() -> None:
     parser.add_argument("--citizens", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=2, help="Gateway worker processes.")
+    parser.add_argument("--workers", type=int, default=1, help="Gateway serving processes.")
     args = parser.parse_args()
 
     binary = ghz_binary()

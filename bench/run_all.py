@@ -12,7 +12,7 @@ BENCHMARKS = [
     ["bench_outbox.py", "--events", "100000"],
     ["bench_registry.py", "--citizens", "100000", "--seconds", "10"],
     ["bench_verify.py", "--citizens", "100000", "--seconds", "10"],
-    ["bench_gateway.py", "--citizens", "100000", "--seconds", "10", "--workers", "2"],
+    ["bench_gateway.py", "--citizens", "100000", "--seconds", "10", "--workers", "1"],
     ["bench_propagation.py", "--deaths", "1000", "--rate", "20", "--backlog", "100000"],
 ]
 
