@@ -4,6 +4,7 @@ the gateway, and agencies that call the gateway with their own certificates."""
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,14 @@ from ndx_runtime.contracts import load_contracts
 
 POOL = load_contracts()
 SIZES = Sizes(citizens=2_000, enterprises=300, parcels=400)
+
+
+async def registries(data: Path, kafka: str, pki: Path) -> Exchange:
+    """The three registries on topics of their own, accepting only the gateway's certificate."""
+    prefix = f"test.{uuid.uuid4().hex[:10]}"
+    return await start_exchange(
+        data, kafka, pki, prefix, sizes=SIZES, allowed=frozenset({"service/gateway"})
+    )
 
 
 @dataclass
@@ -80,13 +89,9 @@ class System:
 async def system(
     tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, pki: Path
 ) -> AsyncIterator[System]:
-    import uuid
 
     data = tmp_path_factory.mktemp("exchange")
-    prefix = f"test.{uuid.uuid4().hex[:10]}"
-    exchange = await start_exchange(
-        data, kafka_bootstrap, pki, prefix, sizes=SIZES, allowed=frozenset({"service/gateway"})
-    )
+    exchange = await registries(data, kafka_bootstrap, pki)
     policy_file = data / "policy.yaml"
     shutil.copy(DEFAULT_POLICY, policy_file)
     gateway = await start_gateway(exchange.gateway_settings(data, policy_file=policy_file))

@@ -4,7 +4,6 @@ unaudited."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,11 +11,11 @@ import grpc
 import pytest
 from ndx_gateway.bootstrap import start as start_gateway
 
-from ndx_cli.exchange import Exchange, start_exchange
+from ndx_cli.exchange import Exchange
 from ndx_cli.stack.kafka import KafkaStack
 from ndx_cli.stack.procs import free_port
 
-from .conftest import SIZES, Agency
+from .conftest import Agency, registries
 from .support import GET_CITIZEN, VERIFY_CITIZEN
 
 STATE = Path(__file__).parents[2] / ".ndx"
@@ -44,14 +43,7 @@ async def audit_broker(
 async def test_with_kafka_stopped_calls_are_refused(
     tmp_path: Path, kafka_bootstrap: str, pki: Path, audit_broker: KafkaStack
 ) -> None:
-    exchange: Exchange = await start_exchange(
-        tmp_path,
-        kafka_bootstrap,
-        pki,
-        f"test.{uuid.uuid4().hex[:10]}",
-        sizes=SIZES,
-        allowed=frozenset({"service/gateway"}),
-    )
+    exchange: Exchange = await registries(tmp_path, kafka_bootstrap, pki)
     gateway = await start_gateway(
         exchange.gateway_settings(
             tmp_path, kafka_bootstrap_servers=audit_broker.bootstrap, audit_timeout_seconds=2.0

@@ -16,23 +16,16 @@ from pathlib import Path
 import pytest
 
 from ndx.gateway.v1 import data_tracker_pb2
-from ndx_cli.exchange import Exchange, start_exchange
+from ndx_cli.exchange import Exchange
 from ndx_cli.stack.procs import free_port
 
-from .conftest import SIZES, Agency
+from .conftest import Agency, registries
 from .support import GET_CITIZEN, LIST_ACCESSES
 
 
 @pytest.fixture
 async def exchange(tmp_path: Path, kafka_bootstrap: str, pki: Path) -> AsyncIterator[Exchange]:
-    running = await start_exchange(
-        tmp_path,
-        kafka_bootstrap,
-        pki,
-        f"test.{uuid.uuid4().hex[:10]}",
-        sizes=SIZES,
-        allowed=frozenset({"service/gateway"}),
-    )
+    running = await registries(tmp_path, kafka_bootstrap, pki)
     try:
         yield running
     finally:
