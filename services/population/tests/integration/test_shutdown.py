@@ -13,6 +13,7 @@ import grpc
 
 from ndx.population.v1 import population_service_pb2 as pb
 from ndx.population.v1.population_service_pb2_grpc import PopulationServiceStub
+from ndx_cli.stack.procs import free_port
 from ndx_population.config import PopulationSettings
 from ndx_runtime.kafka import read_topic
 from ndx_runtime.tls import channel_credentials
@@ -24,7 +25,7 @@ async def test_sigterm_drains_and_exits_cleanly(
     population_settings: PopulationSettings, pki: Path, tmp_path: Path
 ) -> None:
     s = population_settings
-    port = 50000 + os.getpid() % 10000
+    port = free_port()
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
@@ -45,7 +46,10 @@ async def test_sigterm_drains_and_exits_cleanly(
     creds = channel_credentials(pki / "ca.crt", pki / "ndx-admin.crt", pki / "ndx-admin.key")
     try:
         async with grpc.aio.secure_channel(f"127.0.0.1:{port}", creds) as channel:
-            await asyncio.wait_for(channel.channel_ready(), 60)
+            try:
+                await asyncio.wait_for(channel.channel_ready(), 60)
+            except TimeoutError:
+                raise AssertionError(f"the registry did not start:\n{log.read_text()}") from None
             stub = PopulationServiceStub(channel)
             await stub.RegisterCitizen(pb.RegisterCitizenRequest(citizen=new_citizen()))
             proc.send_signal(signal.SIGTERM)
