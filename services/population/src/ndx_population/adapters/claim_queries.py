@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, func,
 
 from ndx_runtime.repository import CHUNK
 
+from ..domain.model import CODE_FIELDS, TEXT_FIELDS
 from ..domain.values import Address, IdentityCard
 from .tables import ADDRESS_FIELDS, citizens
 
@@ -54,26 +55,7 @@ def _card(row: Row, i: int) -> IdentityCard | None:
 
 
 _DATES = ("date_of_birth", "date_of_death")
-_PLAIN = (
-    "citizen_id",
-    "full_name",
-    "ethnicity",
-    "religion",
-    "nationality",
-    "old_id_number",
-    "father_id",
-    "mother_id",
-    "spouse_id",
-    "household_id",
-    "phone",
-    "email",
-    "gender",
-    "blood_type",
-    "relationship_to_head",
-    "marital_status",
-    "version",
-    *_DATES,
-)
+_PLAIN = (*TEXT_FIELDS, *CODE_FIELDS, "version", *_DATES)
 # Per claimable field: its columns, and how their values make the field's value (None: the
 # one column's value is the field's, dates aside, which SQLite returns as text).
 FIELDS: dict[str, tuple[tuple[str, ...], Convert | None]] = {

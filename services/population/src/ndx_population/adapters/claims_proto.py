@@ -27,7 +27,7 @@ from ndx_runtime.masks import check_mask, unknown_paths
 from ndx_runtime.proto_values import address_from_proto
 
 from ..domain.identity_number import IdentityNumber
-from ..domain.model import Citizen
+from ..domain.model import CODE_FIELDS, TEXT_FIELDS, Citizen
 from ..domain.values import BloodType, Gender, HouseholdRelationship, IdentityCard, MaritalStatus
 from ..domain.verification import FIELD_RULES, ClaimBatch, ClaimGroup
 from .proto_mapping import citizen_from_proto
@@ -200,27 +200,8 @@ def _address(name: str) -> ColumnReader:
 
 # One column reader per field of FIELD_RULES, each as citizen_from_proto would set the field.
 READERS: dict[str, ColumnReader] = {
-    **{
-        name: _plain(name)
-        for name in (
-            "citizen_id",
-            "full_name",
-            "ethnicity",
-            "religion",
-            "old_id_number",
-            "father_id",
-            "mother_id",
-            "spouse_id",
-            "household_id",
-            "phone",
-            "email",
-            "gender",
-            "blood_type",
-            "relationship_to_head",
-            "marital_status",
-            "version",
-        )
-    },
+    **{name: _plain(name) for name in (*TEXT_FIELDS, *CODE_FIELDS, "version")},
+    # Replaces the plain reader: an empty nationality is Vietnamese, as citizen_from_proto says.
     "nationality": lambda claims: [c.nationality or "VN" for c in claims],
     "date_of_birth": _birth_dates,
     "date_of_death": _death_dates,

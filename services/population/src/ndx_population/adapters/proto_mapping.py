@@ -16,7 +16,7 @@ from ndx_runtime.proto_values import (
     enum_from_proto,
 )
 
-from ..domain.model import Citizen, CitizenChange
+from ..domain.model import TEXT_FIELDS, Citizen, CitizenChange
 from ..domain.values import (
     BloodType,
     Gender,
@@ -31,20 +31,6 @@ _ADDRESSES = (
     "permanent_address",
     "temporary_address",
     "current_address",
-)
-_STRINGS = (
-    "citizen_id",
-    "full_name",
-    "ethnicity",
-    "religion",
-    "nationality",
-    "old_id_number",
-    "father_id",
-    "mother_id",
-    "spouse_id",
-    "household_id",
-    "phone",
-    "email",
 )
 
 
@@ -107,7 +93,7 @@ def citizen_from_proto(m: citizen_pb2.Citizen) -> Citizen:
         date_of_death=date_from_proto(m.date_of_death, "date_of_death"),
         version=m.version,
     )
-    for name in _STRINGS:
+    for name in TEXT_FIELDS:
         setattr(c, name, getattr(m, name))
     for name in _ADDRESSES:
         setattr(c, name, address_from_proto(getattr(m, name)))

@@ -55,6 +55,25 @@ UPDATABLE_FIELDS = frozenset(
 )
 
 
+# The citizen's fields that hold one string each (names, codes, identifiers), and those that hold
+# one code of an enumeration; both kinds are compared, mapped and read a column at a time.
+TEXT_FIELDS = (
+    "citizen_id",
+    "full_name",
+    "ethnicity",
+    "religion",
+    "nationality",
+    "old_id_number",
+    "father_id",
+    "mother_id",
+    "spouse_id",
+    "household_id",
+    "phone",
+    "email",
+)
+CODE_FIELDS = ("gender", "blood_type", "relationship_to_head", "marital_status")
+
+
 @dataclass(slots=True)
 class Citizen:
     """A citizen of the national population database."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from functools import lru_cache
 from typing import Any
 
-from .model import Citizen, normalise_name
+from .model import CODE_FIELDS, TEXT_FIELDS, Citizen, normalise_name
 from .values import Address
 
 
@@ -154,28 +154,10 @@ def compare_each(claimed: Column, stored: Column) -> list[Result]:
 # The rule of each top-level field a claim may name. Other paths (nested ones such as
 # "permanent_address.ward_code") are checked with `verify` on whole citizens.
 FIELD_RULES: dict[str, ColumnRule] = {
-    **dict.fromkeys(
-        (
-            "citizen_id",
-            "full_name",
-            "ethnicity",
-            "religion",
-            "nationality",
-            "old_id_number",
-            "father_id",
-            "mother_id",
-            "spouse_id",
-            "household_id",
-            "phone",
-            "email",
-        ),
-        compare_texts,
-    ),
+    **dict.fromkeys(TEXT_FIELDS, compare_texts),
     "date_of_birth": compare_dates,
     "date_of_death": compare_dates,
-    **dict.fromkeys(
-        ("gender", "blood_type", "relationship_to_head", "marital_status"), compare_codes
-    ),
+    **dict.fromkeys(CODE_FIELDS, compare_codes),
     **dict.fromkeys(
         (
             "place_of_birth",
