@@ -36,8 +36,8 @@ from typing import Any
 import grpc
 import yaml
 from bench_registry import seed
-from bench_verify import drive, percentile
-from common import STATE, kafka_bootstrap, write_result
+from bench_verify import drive
+from common import STATE, cpu_seconds, kafka_bootstrap, percentile, population_env, write_result
 from ghz import GHZ_VERSION, ghz_binary, ghz_figures, run_ghz
 from google.protobuf.field_mask_pb2 import FieldMask
 from ndx_gateway.policy import DEFAULT_POLICY
@@ -53,15 +53,6 @@ GET = f"{SERVICE}.GetCitizen"
 TAX = {"x-ndx-purpose": "tax-registration", "x-ndx-officer": "bench-officer"}
 BANK = {"x-ndx-purpose": "ekyc", "x-ndx-officer": "bench-officer"}
 TARGETS = {"throughput_ratio": 0.45, "p99_added_ms": 2.0, "batch_verify_records_per_s": 50_000}
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its waited-for children (Linux)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def process_tree(pid: int) -> list[int]:
@@ -87,29 +78,14 @@ def bench_policy(directory: Path) -> Path:
 
 
 def environment(pki: Path, bootstrap: str, tmp: Path, url: str, workers: int) -> dict[str, str]:
+    """The registry's and the gateway's environment (each reads its own prefix)."""
     run = uuid.uuid4().hex[:8]
-    tls = {
-        "registry": {
-            "POPULATION_TLS_CERT_FILE": str(pki / "population.crt"),
-            "POPULATION_TLS_KEY_FILE": str(pki / "population.key"),
-            "POPULATION_TLS_CA_FILE": str(pki / "ca.crt"),
-        },
-        "gateway": {
-            "GATEWAY_TLS_CERT_FILE": str(pki / "gateway.crt"),
-            "GATEWAY_TLS_KEY_FILE": str(pki / "gateway.key"),
-            "GATEWAY_TLS_CA_FILE": str(pki / "ca.crt"),
-        },
-    }
     return {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "POPULATION_DATABASE_URL": url,
-        "POPULATION_GRPC_PORT": str(REGISTRY_PORT),
-        "POPULATION_ALLOWED_IDENTITIES": json.dumps(["service/gateway"]),
-        "POPULATION_CITIZEN_TOPIC": f"bench.{run}.citizen",
-        "POPULATION_LOG_LEVEL": "WARNING",
-        **tls["registry"],
+        **population_env(url, REGISTRY_PORT, bootstrap, pki),
         "GATEWAY_GRPC_PORT": str(GATEWAY_PORT),
+        "GATEWAY_TLS_CERT_FILE": str(pki / "gateway.crt"),
+        "GATEWAY_TLS_KEY_FILE": str(pki / "gateway.key"),
+        "GATEWAY_TLS_CA_FILE": str(pki / "ca.crt"),
         "GATEWAY_UPSTREAMS": json.dumps({SERVICE: f"127.0.0.1:{REGISTRY_PORT}"}),
         "GATEWAY_POLICY_FILE": str(bench_policy(tmp)),
         "GATEWAY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'gateway.db'}",
@@ -117,7 +93,6 @@ def environment(pki: Path, bootstrap: str, tmp: Path, url: str, workers: int) ->
         "GATEWAY_TRACKER_CONSUMER_GROUP": f"bench.{run}.tracker",
         "GATEWAY_WORKERS": str(workers),
         "GATEWAY_LOG_LEVEL": "WARNING",
-        **tls["gateway"],
     }
 
 

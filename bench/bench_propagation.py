@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import grpc
-from common import STATE, kafka_bootstrap, write_result
+from common import STATE, kafka_bootstrap, percentile, write_result
 from google.protobuf.field_mask_pb2 import FieldMask
 from sqlalchemy import Table, select
 
@@ -142,11 +142,6 @@ async def referenced(url: str, table: Table) -> dict[str, int]:
             return counts
     finally:
         await db.dispose()
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
 def stamp(ts: object) -> float:

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import random
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import grpc
-from common import STATE, kafka_bootstrap, write_result
+from common import STATE, kafka_bootstrap, percentile, population_env, write_result
 from ghz import GHZ_VERSION, ghz_binary, ghz_figures, run_ghz
 from google.protobuf.field_mask_pb2 import FieldMask
 
@@ -54,11 +51,6 @@ async def seed(url: str, n: int) -> list[citizen_pb2.Citizen]:
     return sample
 
 
-def percentile(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * p))]
-
-
 async def drive(
     stub: PopulationServiceStub, make_call, concurrency: int, seconds: float
 ) -> tuple[int, list[float]]:
@@ -88,18 +80,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'population.db'}"
         people = await seed(url, args.citizens)
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "POPULATION_DATABASE_URL": url,
-            "POPULATION_GRPC_PORT": str(PORT),
-            "POPULATION_TLS_CERT_FILE": str(pki / "population.crt"),
-            "POPULATION_TLS_KEY_FILE": str(pki / "population.key"),
-            "POPULATION_TLS_CA_FILE": str(pki / "ca.crt"),
-            "POPULATION_ALLOWED_IDENTITIES": json.dumps(["service/gateway"]),
-            "POPULATION_CITIZEN_TOPIC": f"bench.{uuid.uuid4().hex[:8]}.citizen",
-            "POPULATION_LOG_LEVEL": "WARNING",
-        }
+        env = population_env(url, PORT, bootstrap, pki)
         server = subprocess.Popen([sys.executable, "-m", "ndx_population"], env=env)
         try:
             creds = channel_credentials(pki / "ca.crt", pki / "gateway.crt", pki / "gateway.key")

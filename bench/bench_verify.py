@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import subprocess
@@ -30,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 
 import grpc
-from common import STATE, kafka_bootstrap, write_result
+from common import STATE, cpu_seconds, kafka_bootstrap, percentile, population_env, write_result
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from ndx.population.v1 import citizen_pb2
@@ -102,15 +101,6 @@ def answered(raw: bytes) -> list[tuple[int, list[int]]]:
     return [(int(r.overall), [int(c.result) for c in r.results]) for r in response.results]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux); 0 where /proc is missing."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def seed(url: str, n: int) -> dict[str, Citizen]:
     people = list(generate_citizens(7, n))
     db = Database.from_url(url)
@@ -145,11 +135,6 @@ async def drive(
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return len(latencies), latencies, codes
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
 
 
 async def database_url(kind: str, tmp: Path) -> str:
@@ -192,18 +177,7 @@ async def main() -> None:
         ]
         payloads = [r.SerializeToString() for r in requests]
         paths = Counter(p for r in requests for q in r.requests for p in q.claim_mask.paths)
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "POPULATION_DATABASE_URL": url,
-            "POPULATION_GRPC_PORT": str(PORT),
-            "POPULATION_TLS_CERT_FILE": str(pki / "population.crt"),
-            "POPULATION_TLS_KEY_FILE": str(pki / "population.key"),
-            "POPULATION_TLS_CA_FILE": str(pki / "ca.crt"),
-            "POPULATION_ALLOWED_IDENTITIES": json.dumps(["service/gateway"]),
-            "POPULATION_CITIZEN_TOPIC": f"bench.{uuid.uuid4().hex[:8]}.citizen",
-            "POPULATION_LOG_LEVEL": "WARNING",
-        }
+        env = population_env(url, PORT, bootstrap, pki)
         server = subprocess.Popen([sys.executable, "-m", "ndx_population"], env=env)
         try:
             creds = channel_credentials(pki / "ca.crt", pki / "gateway.crt", pki / "gateway.key")

@@ -8,6 +8,7 @@ import os
 import platform
 import resource
 import sys
+import uuid
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -50,6 +51,38 @@ def write_result(name: str, figures: dict[str, Any]) -> Path:
     path.write_text(json.dumps(out, indent=2, ensure_ascii=False))
     print(json.dumps(figures, indent=2, ensure_ascii=False))
     return path
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The `p` quantile (0 to 1) of `values`, nearest rank; NaN for no values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux); 0 where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def population_env(url: str, port: int, bootstrap: str, pki: Path) -> dict[str, str]:
+    """The environment of a population registry process serving `url` on `port`, answering the
+    gateway's certificate, publishing on a topic of its own."""
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "POPULATION_DATABASE_URL": url,
+        "POPULATION_GRPC_PORT": str(port),
+        "POPULATION_TLS_CERT_FILE": str(pki / "population.crt"),
+        "POPULATION_TLS_KEY_FILE": str(pki / "population.key"),
+        "POPULATION_TLS_CA_FILE": str(pki / "ca.crt"),
+        "POPULATION_ALLOWED_IDENTITIES": json.dumps(["service/gateway"]),
+        "POPULATION_CITIZEN_TOPIC": f"bench.{uuid.uuid4().hex[:8]}.citizen",
+        "POPULATION_LOG_LEVEL": "WARNING",
+    }
 
 
 def kafka_bootstrap() -> str:
