@@ -26,12 +26,11 @@ from ndx_population.adapters.bulk_load import load_rows
 from ndx_population.adapters.tables import metadata as population_metadata
 from ndx_population.bootstrap import start as start_population
 from ndx_population.config import PopulationSettings
+from ndx_population.gateway_verifier import GatewayCitizenVerifier, citizen_verifier
 from ndx_population.seed.parallel import rows_from_child
 from ndx_runtime.db import Database, create_schema
 from ndx_runtime.service import RunningService
 from ndx_runtime.tls import channel_credentials
-
-from .stack.procs import free_port
 
 
 @dataclass(frozen=True)
@@ -53,9 +52,6 @@ class Exchange:
     sizes: Sizes
     gateway: RunningGateway | None = None
     channels: list[grpc.aio.Channel] = field(default_factory=list)
-    # Where the land and business registries reach the gateway to verify citizens (0: they
-    # do not verify).
-    gateway_port: int = 0
 
     def channel(self, port: int, identity: str) -> grpc.aio.Channel:
         """A channel to a local port presenting `identity`'s certificate (closed on stop)."""
@@ -91,7 +87,7 @@ class Exchange:
         kafka = self.population.settings.kafka_bootstrap_servers
         values: dict[str, Any] = {
             "kafka_bootstrap_servers": kafka,
-            "grpc_port": self.gateway_port,
+            "grpc_port": 0,
             "tls_cert_file": self.pki / "gateway.crt",
             "tls_key_file": self.pki / "gateway.key",
             "tls_ca_file": self.pki / "ca.crt",
@@ -141,16 +137,25 @@ def _common(pki: Path, name: str, kafka: str, url: str, allowed: frozenset[str])
     }
 
 
-def _verifying(pki: Path, agency: str, gateway_port: int) -> dict[str, Any]:
-    """How a registry verifies the citizens its writes name: through the gateway as `agency`,
-    or not at all when no gateway is started with the exchange."""
-    if not gateway_port:
+# The gateway's address before it listens (it starts after the registries it calls).
+PENDING = "127.0.0.1:0"
+
+
+def _verifying(pki: Path, agency: str, gateway: bool) -> dict[str, Any]:
+    """How a registry verifies the citizens its writes name: through the gateway as `agency`
+    (at an address given once the gateway listens), or not at all without a gateway."""
+    if not gateway:
         return {"gateway_address": ""}
     return {
-        "gateway_address": f"127.0.0.1:{gateway_port}",
+        "gateway_address": PENDING,
         "agency_cert_file": pki / f"{agency}.crt",
         "agency_key_file": pki / f"{agency}.key",
     }
+
+
+def _checks(settings: LandSettings | BusinessSettings) -> GatewayCitizenVerifier | None:
+    verifier = citizen_verifier(settings)
+    return verifier if isinstance(verifier, GatewayCitizenVerifier) else None
 
 
 async def start_exchange(
@@ -165,41 +170,40 @@ async def start_exchange(
 ) -> Exchange:
     """Seeds and starts the registries (and the gateway in front of them when asked), with
     their databases under `data` and their topics and groups named `<prefix>.…`. With the
-    gateway, land and business verify the citizens their writes name through it (its port is
-    chosen first); without it, they do not verify."""
+    gateway, land and business verify the citizens their writes name through it (told its
+    address once it listens; no write reaches them before); without it, they do not verify."""
     citizen_topic = f"{prefix}.population.citizen.v1"
     urls = {n: f"sqlite+aiosqlite:///{data / n}.db" for n in ("population", "business", "land")}
     await seed_population(urls["population"], sizes)
     await seed_business(urls["business"], sizes.enterprises, sizes.seed, sizes.citizens)
     await seed_land(urls["land"], sizes.parcels, sizes.seed, sizes.citizens)
-    gateway_port = free_port() if gateway else 0
     population = await start_population(
         PopulationSettings(
             **_common(pki, "population", kafka, urls["population"], allowed),
             citizen_topic=citizen_topic,
         )
     )
-    business = await start_business(
-        BusinessSettings(
-            **_common(pki, "business-registry", kafka, urls["business"], allowed),
-            enterprise_topic=f"{prefix}.business.enterprise.v1",
-            citizen_topic=citizen_topic,
-            consumer_group=f"{prefix}.business",
-            **_verifying(pki, "business-office", gateway_port),
-        )
+    business_settings = BusinessSettings(
+        **_common(pki, "business-registry", kafka, urls["business"], allowed),
+        enterprise_topic=f"{prefix}.business.enterprise.v1",
+        citizen_topic=citizen_topic,
+        consumer_group=f"{prefix}.business",
+        **_verifying(pki, "business-office", gateway),
     )
-    land = await start_land(
-        LandSettings(
-            **_common(pki, "land", kafka, urls["land"], allowed),
-            parcel_topic=f"{prefix}.land.parcel.v1",
-            citizen_topic=citizen_topic,
-            consumer_group=f"{prefix}.land",
-            **_verifying(pki, "land-office", gateway_port),
-        )
+    land_settings = LandSettings(
+        **_common(pki, "land", kafka, urls["land"], allowed),
+        parcel_topic=f"{prefix}.land.parcel.v1",
+        citizen_topic=citizen_topic,
+        consumer_group=f"{prefix}.land",
+        **_verifying(pki, "land-office", gateway),
     )
-    exchange = Exchange(
-        population, business, land, citizen_topic, pki, prefix, sizes, gateway_port=gateway_port
-    )
+    business_checks, land_checks = _checks(business_settings), _checks(land_settings)
+    business = await start_business(business_settings, citizens=business_checks)
+    land = await start_land(land_settings, citizens=land_checks)
+    exchange = Exchange(population, business, land, citizen_topic, pki, prefix, sizes)
     if gateway:
         exchange.gateway = await start_gateway(exchange.gateway_settings(data))
+        for checks in (business_checks, land_checks):
+            if checks is not None:
+                checks.address = f"127.0.0.1:{exchange.gateway.port}"
     return exchange
