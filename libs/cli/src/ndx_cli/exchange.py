@@ -4,6 +4,7 @@ tests and benchmarks start it; `ndx up` runs the same services as separate proce
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,12 +178,6 @@ async def start_exchange(
     await seed_population(urls["population"], sizes)
     await seed_business(urls["business"], sizes.enterprises, sizes.seed, sizes.citizens)
     await seed_land(urls["land"], sizes.parcels, sizes.seed, sizes.citizens)
-    population = await start_population(
-        PopulationSettings(
-            **_common(pki, "population", kafka, urls["population"], allowed),
-            citizen_topic=citizen_topic,
-        )
-    )
     business_settings = BusinessSettings(
         **_common(pki, "business-registry", kafka, urls["business"], allowed),
         enterprise_topic=f"{prefix}.business.enterprise.v1",
@@ -198,12 +193,24 @@ async def start_exchange(
         **_verifying(pki, "land-office", gateway),
     )
     business_checks, land_checks = _checks(business_settings), _checks(land_settings)
-    business = await start_business(business_settings, citizens=business_checks)
-    land = await start_land(land_settings, citizens=land_checks)
-    exchange = Exchange(population, business, land, citizen_topic, pki, prefix, sizes)
-    if gateway:
-        exchange.gateway = await start_gateway(exchange.gateway_settings(data))
-        for checks in (business_checks, land_checks):
-            if checks is not None:
-                checks.address = f"127.0.0.1:{exchange.gateway.port}"
+    # Whatever started is stopped again if a later step fails.
+    async with contextlib.AsyncExitStack() as started:
+        population = await start_population(
+            PopulationSettings(
+                **_common(pki, "population", kafka, urls["population"], allowed),
+                citizen_topic=citizen_topic,
+            )
+        )
+        started.push_async_callback(population.stop)
+        business = await start_business(business_settings, citizens=business_checks)
+        started.push_async_callback(business.stop)
+        land = await start_land(land_settings, citizens=land_checks)
+        started.push_async_callback(land.stop)
+        exchange = Exchange(population, business, land, citizen_topic, pki, prefix, sizes)
+        if gateway:
+            exchange.gateway = await start_gateway(exchange.gateway_settings(data))
+            for checks in (business_checks, land_checks):
+                if checks is not None:
+                    checks.address = f"127.0.0.1:{exchange.gateway.port}"
+        started.pop_all()
     return exchange
