@@ -115,95 +115,6 @@ def call(
 
 
 @cli.group()
-def events() -> None:
-    """Change events on Kafka."""
-
-
-@events.command("tail")
-@click.argument("topic")
-@click.option("--from-beginning", is_flag=True, help="Start at the oldest retained record.")
-@click.option("--max", "max_records", type=int, default=None, help="Stop after N records.")
-@click.option("--key", default=None, help="Only records with this key (an entity id).")
-@click.option("--json", "compact", is_flag=True, help="One compact JSON object a line.")
-@click.option(
-    "--idle-timeout",
-    default=0.0,
-    show_default=True,
-    help="Stop after this many quiet seconds (0: follow forever).",
-)
-def events_tail(
-    topic: str,
-    from_beginning: bool,
-    max_records: int | None,
-    key: str | None,
-    compact: bool,
-    idle_timeout: float,
-) -> None:
-    """Prints the decoded events of TOPIC: key, headers and the protobuf value as JSON."""
-    from ndx_runtime.settings import ServiceSettings
-
-    from .events_tail import dumps, tail
-
-    bootstrap = ServiceSettings().kafka_bootstrap_servers
-
-    async def run() -> None:
-        async for event in tail(
-            bootstrap,
-            topic,
-            from_beginning=from_beginning,
-            max_records=max_records,
-            idle_timeout=idle_timeout,
-            key=key,
-        ):
-            click.echo(dumps(event, compact))
-
-    try:
-        asyncio.run(run())
-    except LookupError as e:
-        raise click.ClickException(str(e)) from None
-    except KeyboardInterrupt:
-        pass
-
-
-@cli.group()
-def consumers() -> None:
-    """Consumer groups: progress and lag."""
-
-
-@consumers.command("status")
-@click.option("--group", "group_id", required=True, help="Consumer group id.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object a partition.")
-def consumers_status(group_id: str, as_json: bool) -> None:
-    """Committed offset, end offset and lag of GROUP on every partition it reads."""
-    import json
-
-    from ndx_runtime.settings import ServiceSettings
-
-    from .consumer_groups import group_status
-
-    rows = asyncio.run(group_status(ServiceSettings().kafka_bootstrap_servers, group_id))
-    if not rows:
-        raise click.ClickException(f"group {group_id!r} has committed no offsets")
-    for r in rows:
-        if as_json:
-            click.echo(
-                json.dumps(
-                    {
-                        "topic": r.topic,
-                        "partition": r.partition,
-                        "committed": r.committed,
-                        "end": r.end,
-                        "lag": r.lag,
-                    }
-                )
-            )
-        else:
-            click.echo(f"{r.topic}[{r.partition}] committed={r.committed} end={r.end} lag={r.lag}")
-    if not as_json:
-        click.echo(f"total lag: {sum(r.lag for r in rows)}")
-
-
-@cli.group()
 def seed() -> None:
     """Deterministic synthetic data for the registries."""
 
@@ -293,9 +204,13 @@ def status() -> None:
 
 def _add_command_groups() -> None:
     from .audit_cmd import audit
+    from .consumers_cmd import consumers
+    from .events_cmd import events
     from .policy_cmd import policy
 
     cli.add_command(audit)
+    cli.add_command(consumers)
+    cli.add_command(events)
     cli.add_command(policy)
 
 
