@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -22,6 +22,8 @@ from ndx_runtime.clock import Clock
 from ndx_runtime.db import Database
 from ndx_runtime.errors import InvalidInput, StaleVersion
 
+# When the citizen changed in the population registry: derived changes carry this time.
+CHANGED_AT = datetime(2025, 12, 1, 9, 30, tzinfo=UTC)
 DIED = date(2024, 5, 1)
 Make = Callable[..., Enterprise]
 
@@ -85,14 +87,15 @@ async def test_stale_status_change_is_refused_without_event(
 
 
 async def in_uow(
-    apply: Callable[[str, Any, BusinessUnitOfWork], Awaitable[int]],
+    apply: Callable[[str, Any, datetime, BusinessUnitOfWork], Awaitable[int]],
     citizen_id: str,
     value: Any,
     uow: BusinessUnitOfWork,
 ) -> int:
-    """Runs a consumer reaction the way the citizen-event handler does: in one transaction."""
+    """Runs a consumer reaction the way the citizen-event handler does: in one transaction,
+    for a citizen change made at CHANGED_AT."""
     async with uow:
-        changed = await apply(citizen_id, value, uow)
+        changed = await apply(citizen_id, value, CHANGED_AT, uow)
         await uow.commit()
     return changed
 
@@ -131,6 +134,8 @@ async def test_rename_follows_the_citizen(
     assert last.after.legal_representatives[0].full_name == "Nguyễn Văn Anh"
     assert last.after.members[0].name == "Nguyễn Văn Anh"  # the owner is the same citizen
     assert list(last.changed_fields.paths) == ["legal_representatives", "members"]
+    # Stamped with the citizen's change, not the time it was applied: a replay agrees.
+    assert last.after.update_time.ToDatetime(tzinfo=UTC) == CHANGED_AT
 
 
 async def test_seed_business_loads_then_refuses_a_second_time(database_url: str) -> None:

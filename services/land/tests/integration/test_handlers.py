@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -20,18 +20,21 @@ from ndx_runtime.db import Database
 
 from ..conftest import AN, BINH, MakeParcel
 
+# When the citizen changed in the population registry: derived changes carry this time.
+CHANGED_AT = datetime(2025, 12, 1, 9, 30, tzinfo=UTC)
 DIED = date(2025, 12, 1)
 
 
 async def in_uow(
-    apply: Callable[[str, Any, LandUnitOfWork], Awaitable[int]],
+    apply: Callable[[str, Any, datetime, LandUnitOfWork], Awaitable[int]],
     citizen_id: str,
     value: Any,
     uow: LandUnitOfWork,
 ) -> int:
-    """Runs a consumer reaction the way the citizen-event handler does: in one transaction."""
+    """Runs a consumer reaction the way the citizen-event handler does: in one transaction,
+    for a citizen change made at CHANGED_AT."""
     async with uow:
-        changed = await apply(citizen_id, value, uow)
+        changed = await apply(citizen_id, value, CHANGED_AT, uow)
         await uow.commit()
     return changed
 
@@ -57,6 +60,8 @@ async def test_a_death_marks_the_holder_on_every_parcel_once(
     for event in updates:
         assert event.version == 2
         assert list(event.changed_fields.paths) == ["holders"]
+        # Stamped with the citizen's change, not the time it was applied: a replay agrees.
+        assert event.after.update_time.ToDatetime(tzinfo=UTC) == CHANGED_AT
         dead, alive = event.after.holders
         assert dead.citizen_id == AN.citizen_id and dead.deceased
         assert dead.date_of_death.year == 2025

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -41,6 +41,9 @@ class CitizenFacts:
     version: int
     renamed_to: str | None
     died_on: date | None
+    # When the citizen changed: what a registry stamps on the changes it derives, so that
+    # applying the same events again (a replay, another environment) gives the same state.
+    changed_at: datetime
 
 
 def citizen_facts(delivery: Delivery) -> CitizenFacts | None:
@@ -61,12 +64,20 @@ def citizen_facts(delivery: Delivery) -> CitizenFacts | None:
     died = None
     if "date_of_death" in changed and event.after.HasField("date_of_death"):
         died = date_from_proto(event.after.date_of_death, "after.date_of_death")
-    return CitizenFacts(event.citizen_id, event.version, renamed, died)
+    return CitizenFacts(event.citizen_id, event.version, renamed, died, _changed_at(event))
 
 
-# A registry's reaction to one fact about one citizen, inside an open unit of work (the
-# handler commits); returns how many of the registry's aggregates changed.
-Apply = Callable[[str, Any, Any], Awaitable[int]]
+def _changed_at(event: events_pb2.CitizenChanged) -> datetime:
+    if event.HasField("change_time"):
+        return event.change_time.ToDatetime(tzinfo=UTC)
+    # Every registry sets change_time; an event without one is stamped when it is applied.
+    return datetime.now(UTC)
+
+
+# A registry's reaction to one fact about one citizen (id, the fact, when the citizen
+# changed), inside an open unit of work (the handler commits); returns how many of the
+# registry's aggregates changed.
+Apply = Callable[[str, Any, datetime, Any], Awaitable[int]]
 
 
 def referenced(conn: Connection, column: Column[str], citizen_ids: set[str]) -> set[str]:
@@ -109,9 +120,9 @@ def citizen_event_handler(
                     continue  # a redelivery or a replay: already applied
                 if f.citizen_id in mirrored:
                     if f.renamed_to is not None:
-                        await renamed(f.citizen_id, f.renamed_to, uow)
+                        await renamed(f.citizen_id, f.renamed_to, f.changed_at, uow)
                     if f.died_on is not None:
-                        await died(f.citizen_id, f.died_on, uow)
+                        await died(f.citizen_id, f.died_on, f.changed_at, uow)
                 applied[f.citizen_id] = f.version
             uow.applied = (inbox, SOURCE, {i: applied[i] for i in ids if i in applied})
             await uow.commit()

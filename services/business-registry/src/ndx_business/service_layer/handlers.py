@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from ndx_population.citizen_checks import CitizenClaim, CitizenVerifier, check_citizens
@@ -112,22 +112,26 @@ async def change_legal_representative(
     )
 
 
-async def apply_citizen_renamed(citizen_id: str, full_name: str, uow: BusinessUnitOfWork) -> int:
+async def apply_citizen_renamed(
+    citizen_id: str, full_name: str, changed_at: datetime, uow: BusinessUnitOfWork
+) -> int:
     """Follows a citizen's new name into every enterprise they represent, inside the caller's
     open unit of work; returns how many enterprises changed (each publishes its own
     EnterpriseChanged)."""
-    now = Clock().now()
-    represented = await uow.enterprises.for_representative(citizen_id)
-    return count_changed(represented, lambda e: e.rename_representative(citizen_id, full_name, now))
-
-
-async def apply_citizen_died(citizen_id: str, date_of_death: date, uow: BusinessUnitOfWork) -> int:
-    """Marks the citizen deceased in every enterprise they represent, inside the caller's open
-    unit of work; returns how many enterprises changed (a replayed death changes none)."""
-    now = Clock().now()
     represented = await uow.enterprises.for_representative(citizen_id)
     return count_changed(
-        represented, lambda e: e.representative_died(citizen_id, date_of_death, now)
+        represented, lambda e: e.rename_representative(citizen_id, full_name, changed_at)
+    )
+
+
+async def apply_citizen_died(
+    citizen_id: str, date_of_death: date, changed_at: datetime, uow: BusinessUnitOfWork
+) -> int:
+    """Marks the citizen deceased in every enterprise they represent, inside the caller's open
+    unit of work; returns how many enterprises changed (a replayed death changes none)."""
+    represented = await uow.enterprises.for_representative(citizen_id)
+    return count_changed(
+        represented, lambda e: e.representative_died(citizen_id, date_of_death, changed_at)
     )
 
 

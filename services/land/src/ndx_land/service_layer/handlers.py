@@ -7,7 +7,7 @@ on file, under the name given, and alive, for a deceased citizen cannot acquire 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 from ndx_population.citizen_checks import CitizenClaim, CitizenVerifier, check_citizens
 from ndx_runtime.clock import Clock
@@ -88,20 +88,22 @@ async def release_mortgage(
     )
 
 
-async def apply_citizen_renamed(citizen_id: str, full_name: str, uow: LandUnitOfWork) -> int:
+async def apply_citizen_renamed(
+    citizen_id: str, full_name: str, changed_at: datetime, uow: LandUnitOfWork
+) -> int:
     """Follows a citizen's new name onto every parcel they hold, inside the caller's open unit
     of work; returns how many parcels changed (each publishes its own ParcelChanged)."""
-    now = Clock().now()
     held = await uow.parcels.held_by(citizen_id)
-    return count_changed(held, lambda p: p.rename_holder(citizen_id, full_name, now))
+    return count_changed(held, lambda p: p.rename_holder(citizen_id, full_name, changed_at))
 
 
-async def apply_citizen_died(citizen_id: str, date_of_death: date, uow: LandUnitOfWork) -> int:
+async def apply_citizen_died(
+    citizen_id: str, date_of_death: date, changed_at: datetime, uow: LandUnitOfWork
+) -> int:
     """Marks the citizen deceased on every parcel they hold, inside the caller's open unit of
     work; returns how many parcels changed (a replayed death changes none)."""
-    now = Clock().now()
     held = await uow.parcels.held_by(citizen_id)
-    return count_changed(held, lambda p: p.holder_died(citizen_id, date_of_death, now))
+    return count_changed(held, lambda p: p.holder_died(citizen_id, date_of_death, changed_at))
 
 
 def holder_claims(holders: Iterable[RightsHolder]) -> list[CitizenClaim]:
