@@ -21,6 +21,7 @@ from ndx_runtime.kafka import create_producer
 from ndx_runtime.tls import channel_credentials
 from ndx_runtime.topics import TopicSpec, ensure_topics
 
+from .admission import Admission
 from .audit.log import AuditLog
 from .config import GatewaySettings
 from .policy_source import PolicySource
@@ -161,7 +162,8 @@ async def start(
     }
     routes = upstream_routes(pool, settings.upstreams, channels)
     routes.append(local_route(pool, LIST_ACCESSES, DataTracker(index, policy).list_accesses))
-    gateway = Gateway(policy, audit, Quotas(), upstream_timeout=settings.upstream_timeout_seconds)
+    admission = Admission(policy, Quotas())
+    gateway = Gateway(admission, audit, upstream_timeout=settings.upstream_timeout_seconds)
     table = RouteTable(gateway, routes)
     host = ServiceHost(settings, allow_list=False, observe=False, reuse_port=settings.workers > 1)
     host.add_generic(table, table.services)
