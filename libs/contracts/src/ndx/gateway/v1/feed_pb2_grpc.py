@@ -56,6 +56,8 @@ class FeedServiceServicer:
         INVALID_ARGUMENT for an unknown aggregate or a cursor this feed did not issue;
         OUT_OF_RANGE for a cursor older than the events still retained; UNAVAILABLE when the
         audit log cannot be written or the gateway shuts down (resume from the last cursor).
+        Once the feed is open, the initial metadata carries `x-ndx-cursor`: the cursor of its
+        start, to resume from when no event has arrived yet.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -42,6 +42,8 @@ class FeedServiceStub:
     INVALID_ARGUMENT for an unknown aggregate or a cursor this feed did not issue;
     OUT_OF_RANGE for a cursor older than the events still retained; UNAVAILABLE when the
     audit log cannot be written or the gateway shuts down (resume from the last cursor).
+    Once the feed is open, the initial metadata carries `x-ndx-cursor`: the cursor of its
+    start, to resume from when no event has arrived yet.
     """
 
 @_typing.type_check_only
@@ -58,6 +60,8 @@ class FeedServiceAsyncStub(FeedServiceStub):
     INVALID_ARGUMENT for an unknown aggregate or a cursor this feed did not issue;
     OUT_OF_RANGE for a cursor older than the events still retained; UNAVAILABLE when the
     audit log cannot be written or the gateway shuts down (resume from the last cursor).
+    Once the feed is open, the initial metadata carries `x-ndx-cursor`: the cursor of its
+    start, to resume from when no event has arrived yet.
     """
 
 class FeedServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -77,6 +81,8 @@ class FeedServiceServicer(metaclass=_abc_1.ABCMeta):
         INVALID_ARGUMENT for an unknown aggregate or a cursor this feed did not issue;
         OUT_OF_RANGE for a cursor older than the events still retained; UNAVAILABLE when the
         audit log cannot be written or the gateway shuts down (resume from the last cursor).
+        Once the feed is open, the initial metadata carries `x-ndx-cursor`: the cursor of its
+        start, to resume from when no event has arrived yet.
         """
 
 def add_FeedServiceServicer_to_server(servicer: FeedServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
