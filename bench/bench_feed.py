@@ -21,24 +21,23 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import grpc
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from bench_gateway import bench_policy, wait_ready
-from common import STATE, cpu_seconds, kafka_bootstrap, write_result
+from common import cpu_seconds, dev_pki, kafka_bootstrap, publish, write_result
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from ndx.common.v1 import types_pb2
 from ndx.gateway.v1 import feed_pb2
 from ndx.population.v1 import events_pb2
-from ndx_cli.stack.certs import DEFAULT_IDENTITIES, DevPki
 from ndx_population.adapters.proto_mapping import citizen_to_proto
 from ndx_population.config import SOURCE
 from ndx_population.seed.generator import generate_citizens
-from ndx_runtime.envelope import change_event
-from ndx_runtime.kafka import create_producer
+from ndx_runtime.envelope import EventRecord, change_event
 from ndx_runtime.tls import channel_credentials
 from ndx_runtime.topics import ensure_topics, entity_topic
 
@@ -52,17 +51,16 @@ async def produce(bootstrap: str, topic: str, events: int) -> int:
     """`events` address changes of synthetic citizens; returns the bytes produced."""
     await ensure_topics(bootstrap, [entity_topic(topic, PARTITIONS)])
     people = [citizen_to_proto(c) for c in generate_citizens(2025, min(events, 20_000))]
-    producer = create_producer(bootstrap, "bench-feed")
-    await producer.start()
-    size = 0
-    try:
-        pending = []
+    sizes: list[int] = []
+
+    def moves() -> Iterator[EventRecord]:
         for i in range(events):
             before = people[i % len(people)]
             after = type(before)()
             after.CopyFrom(before)
             after.current_address.street = f"Số {i} đường Bench"
             after.version = before.version + 1
+            people[i % len(people)] = after
             event = events_pb2.CitizenChanged(
                 citizen_id=before.citizen_id,
                 op=types_pb2.CHANGE_OP_UPDATE,
@@ -71,20 +69,12 @@ async def produce(bootstrap: str, topic: str, events: int) -> int:
                 changed_fields=FieldMask(paths=["current_address"]),
                 version=after.version,
             )
-            people[i % len(people)] = after
             record = change_event(topic, event, key=before.citizen_id, source=SOURCE)
-            assert record.value is not None
-            size += len(record.value)
-            pending.append(
-                await producer.send(topic, record.value, key=record.key, headers=record.headers)
-            )
-            if len(pending) >= 5000:
-                await asyncio.gather(*pending)
-                pending = []
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
-    return size
+            sizes.append(len(record.value or b""))
+            yield record
+
+    await publish(bootstrap, moves(), "bench-feed")
+    return sum(sizes)
 
 
 async def raw_consumer(bootstrap: str, topic: str, events: int) -> dict[str, Any]:
@@ -182,8 +172,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     bootstrap = await asyncio.to_thread(kafka_bootstrap)
-    pki = STATE / "pki"
-    DevPki(pki).ensure(DEFAULT_IDENTITIES)
+    pki = dev_pki()
     topic = f"bench.{uuid.uuid4().hex[:8]}.population.citizen"
     produced = await produce(bootstrap, topic, args.events)
     baseline = await raw_consumer(bootstrap, topic, args.events)

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import grpc
+import yaml
 from google.protobuf.timestamp_pb2 import Timestamp
 from ndx_gateway.bootstrap import start as start_gateway
 
@@ -149,3 +150,26 @@ async def test_stopping_the_gateway_ends_open_feeds_with_unavailable(
         error = await refusal(feed.call)
         assert error.code() == grpc.StatusCode.UNAVAILABLE
         assert "subscribe again from the last cursor" in (error.details() or "")
+
+
+async def test_a_feed_the_policy_stops_granting_ends_with_permission_denied(
+    system: System,
+) -> None:
+    [cid] = await citizen_ids(system, 1)
+    feed = await follow(system.agency("tax-authority"), "citizen", "tax-registration")
+    original = system.policy_file.read_text()
+    document = yaml.safe_load(original)
+    document["version"] = "no-tax-feed"
+    del document["agencies"]["tax-authority"]["purposes"]["tax-registration"]["feeds"]
+    system.policy_file.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False))
+    try:
+        for _ in range(100):
+            if system.gateway.policy.current.version == "no-tax-feed":
+                break
+            await asyncio.sleep(0.05)
+        await update_citizen(system, cid, full_name="Lê Văn Thu Hồi")
+        error = await refusal(feed.call)
+    finally:
+        system.policy_file.write_text(original)
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "no-tax-feed" in (error.details() or "")

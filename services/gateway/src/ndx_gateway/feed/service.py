@@ -124,15 +124,7 @@ class FeedService:
                         yield data
             except Refused as refusal:
                 # The policy no longer grants the feed: a new decision, audited on its own.
-                again = audit_pb2.AuditRecord(
-                    method=FEED_METHOD,
-                    agency=record.agency,
-                    officer=record.officer,
-                    purpose=record.purpose,
-                    trace_id=record.trace_id,
-                    policy_version=self.admission.policy.current.version,
-                )
-                again.time.FromNanoseconds(time.time_ns())
+                again = subscription.new_record(self.admission.policy.current.version)
                 await refuse(context, self.audit, again, {}, refusal)
             finally:
                 await subscription.close()

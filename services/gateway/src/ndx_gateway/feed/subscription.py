@@ -144,20 +144,25 @@ class Subscription:
             )
             return None
 
-    async def _audit(self, batch: Batch, policy: Policy, rule: str) -> None:
+    def new_record(self, policy_version: str) -> audit_pb2.AuditRecord:
+        """An audit record of this feed, now, under the trace of its subscription."""
         caller = self.caller
         record = audit_pb2.AuditRecord(
             method=FEED_METHOD,
             agency=caller.agency,
             officer=caller.officer,
             purpose=caller.purpose,
-            decision=audit_pb2.DECISION_ALLOW,
             trace_id=self.trace_id,
-            policy_version=policy.version,
-            fields_returned=sorted(batch.kept),
-            fields_denied=sorted(batch.removed),
+            policy_version=policy_version,
         )
         record.time.FromNanoseconds(time.time_ns())
+        return record
+
+    async def _audit(self, batch: Batch, policy: Policy, rule: str) -> None:
+        record = self.new_record(policy.version)
+        record.decision = audit_pb2.DECISION_ALLOW
+        record.fields_returned.extend(sorted(batch.kept))
+        record.fields_denied.extend(sorted(batch.removed))
         await seal(self.audit, record, batch.subjects, grpc.StatusCode.OK, rule)
 
     async def close(self) -> None:
