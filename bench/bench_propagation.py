@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import grpc
-from common import STATE, kafka_bootstrap, percentile, write_result
+from common import STATE, kafka_bootstrap, percentile, publish, write_result
 from google.protobuf.field_mask_pb2 import FieldMask
 from sqlalchemy import Table, select
 
@@ -50,8 +50,8 @@ from ndx_population.config import SOURCE
 from ndx_population.seed.generator import generate_citizens
 from ndx_population.seed.parallel import rows_from_child
 from ndx_runtime.db import Database, create_schema
-from ndx_runtime.envelope import change_event
-from ndx_runtime.kafka import create_producer, read_topic
+from ndx_runtime.envelope import EventRecord, change_event
+from ndx_runtime.kafka import read_topic
 from ndx_runtime.tls import channel_credentials
 from ndx_runtime.topics import ensure_topics, entity_topic
 
@@ -249,11 +249,9 @@ async def produce_backlog(run: Run, topic: str, events: int, citizens: int) -> N
     """`events` renames of seeded citizens, as the population registry would publish them."""
     await ensure_topics(run.bootstrap, [entity_topic(topic, 6)])
     people = list(generate_citizens(SEED, citizens))
-    producer = create_producer(run.bootstrap, "bench")
-    await producer.start()
     now = datetime.now(UTC)
-    try:
-        pending = []
+
+    def renames() -> Iterator[EventRecord]:
         for i in range(events):
             c = people[i % len(people)]
             version = 2 + i // len(people)
@@ -266,16 +264,9 @@ async def produce_backlog(run: Run, topic: str, events: int, citizens: int) -> N
                     citizen_id=c.citizen_id, full_name=f"{c.full_name} {version}", version=version
                 ),
             )
-            record = change_event(topic, event, key=c.citizen_id, source=SOURCE, time=now)
-            pending.append(
-                await producer.send(topic, record.value, key=record.key, headers=record.headers)
-            )
-            if len(pending) >= 5000:
-                await asyncio.gather(*pending)
-                pending = []
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
+            yield change_event(topic, event, key=c.citizen_id, source=SOURCE, time=now)
+
+    await publish(run.bootstrap, renames(), "bench")
 
 
 async def drain_rate(run: Run, group: str, events: int) -> dict[str, float]:

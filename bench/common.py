@@ -9,10 +9,14 @@ import platform
 import resource
 import sys
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ndx_runtime.envelope import EventRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -89,3 +93,37 @@ def kafka_bootstrap() -> str:
     from ndx_cli.stack.kafka import ensure_kafka
 
     return ensure_kafka(STATE)
+
+
+def dev_pki() -> Path:
+    """The local dev certificates (made when missing)."""
+    from ndx_cli.stack.certs import DEFAULT_IDENTITIES, DevPki
+
+    pki = STATE / "pki"
+    DevPki(pki).ensure(DEFAULT_IDENTITIES)
+    return pki
+
+
+async def publish(bootstrap: str, records: Iterable[EventRecord], client_id: str) -> None:
+    """Produces event records as a registry's relay would (idempotent, acks=all), 5,000 in
+    flight at most."""
+    import asyncio
+
+    from ndx_runtime.kafka import create_producer
+
+    producer = create_producer(bootstrap, client_id)
+    await producer.start()
+    try:
+        pending = []
+        for record in records:
+            pending.append(
+                await producer.send(
+                    record.topic, record.value, key=record.key, headers=record.headers
+                )
+            )
+            if len(pending) >= 5000:
+                await asyncio.gather(*pending)
+                pending = []
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()

@@ -14,6 +14,7 @@ BENCHMARKS = [
     ["bench_verify.py", "--citizens", "100000", "--seconds", "10"],
     ["bench_gateway.py", "--citizens", "100000", "--seconds", "10", "--workers", "1"],
     ["bench_propagation.py", "--deaths", "1000", "--rate", "20", "--backlog", "100000"],
+    ["bench_feed.py", "--events", "20000", "--subscribers", "10"],
 ]
 
 

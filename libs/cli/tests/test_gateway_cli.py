@@ -201,3 +201,82 @@ async def test_the_running_gateways_chain_verifies(exchange: Exchange) -> None:
     code, out, err = await ndx(exchange, "audit", "verify", "--database-url", url)
     assert code == 0, out + err
     assert "intact" in out and "in 1 chain " in out
+
+
+async def rename(exchange: Exchange, citizen_id: str, full_name: str) -> None:
+    """A rename written straight to the population registry (the feed does not mind who)."""
+    from google.protobuf.field_mask_pb2 import FieldMask
+
+    from ndx.population.v1 import citizen_pb2
+    from ndx.population.v1 import population_service_pb2 as ppb
+
+    stub = exchange.population_stub()
+    current = await stub.GetCitizen(ppb.GetCitizenRequest(citizen_id=citizen_id))
+    await stub.UpdateCitizen(
+        ppb.UpdateCitizenRequest(
+            citizen=citizen_pb2.Citizen(citizen_id=citizen_id, full_name=full_name),
+            update_mask=FieldMask(paths=["full_name"]),
+            expected_version=current.version,
+        )
+    )
+
+
+async def start_feed(
+    exchange: Exchange, *args: str, events: int = 1
+) -> tuple[asyncio.subprocess.Process, str]:
+    """Starts `ndx feed ... --max EVENTS --json` and waits until the feed is open; returns
+    the process and its start cursor."""
+    assert exchange.gateway is not None
+    env = {
+        **os.environ,
+        "NDX_HOME": str(exchange.pki.parent),
+        "NDX_GATEWAY_ADDRESS": f"127.0.0.1:{exchange.gateway.port}",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ndx_cli.main", "feed", *args, "--max", str(events), "--json",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+    assert "start cursor:" in line, line + (await proc.stderr.read()).decode()
+    return proc, line.rsplit(" ", 1)[1].strip()
+
+
+async def test_ndx_feed_follows_changes_cut_to_the_grant_and_resumes(exchange: Exchange) -> None:
+    citizen = await living_citizen(exchange, 3)
+    cid = citizen["citizen_id"]
+    tax = ("citizen", "--as", "tax-authority", "--purpose", "tax-registration")
+    proc, start = await start_feed(exchange, *tax)
+    await rename(exchange, cid, "Phạm Thị Mới")
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err
+    [event] = [json.loads(line) for line in out.decode().splitlines()]
+    assert (event["subject"], event["op"]) == (cid, "CHANGE_OP_UPDATE")
+    assert event["after"]["full_name"] == "Phạm Thị Mới"
+    assert event["before"]["full_name"] == citizen["full_name"]
+    assert event["changed_fields"] == ["full_name"]
+    assert "ethnicity" not in event["after"]
+    assert "ndx.population.v1.Citizen.ethnicity" in event["fields_redacted"]
+
+    # From the event's cursor: the next change, not the same one again.
+    proc, _ = await start_feed(exchange, *tax, "--from", event["cursor"])
+    await rename(exchange, cid, "Phạm Thị Sau")
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["after"]["full_name"] == "Phạm Thị Sau"
+    # From the start cursor: both, in order.
+    proc, _ = await start_feed(exchange, *tax, "--from", start, events=2)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err
+    names = [json.loads(line)["after"]["full_name"] for line in out.decode().splitlines()]
+    assert names == ["Phạm Thị Mới", "Phạm Thị Sau"]
+
+
+async def test_ndx_feed_names_a_denied_feed(exchange: Exchange) -> None:
+    code, out, err = await ndx(
+        exchange, "feed", "citizen", "--as", "bank-ekyc", "--purpose", "ekyc"
+    )
+    assert code == 1 and out == ""
+    error = json.loads(err)
+    assert error["code"] == "PERMISSION_DENIED"
+    assert error["details"][0]["reason"] == "FEED_NOT_GRANTED"

@@ -42,3 +42,25 @@ def test_explain_gives_the_decision_and_its_rule() -> None:
         "--field", "blood_type",
     )  # fmt: skip
     assert code == 0 and "field blood_type: readable" in out
+
+
+def test_explain_shows_feeds_and_the_fields_their_events_carry() -> None:
+    def explain(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli, ["policy", "explain", *args])
+        return result.exit_code, result.output
+
+    tax = ("--agency", "tax-authority", "--purpose", "tax-registration")
+    code, out = explain(*tax, "--feed", "citizen")
+    assert code == 0 and "ALLOW: feed of 'citizen'" in out
+    assert "agencies.tax-authority.purposes.tax-registration.feeds" in out
+    assert "events carry these fields of ndx.population.v1.Citizen: citizen_id," in out
+    code, out = explain(*tax, "--feed", "citizen", "--field", "religion")
+    assert code == 0 and "field religion: denied" in out
+    code, out = explain(*tax, "--method", GET)
+    assert "feeds of this purpose: citizen" in out
+    code, out = explain("--agency", "bank-ekyc", "--purpose", "ekyc", "--feed", "citizen")
+    assert code == 1 and "DENY: purpose 'ekyc' grants no feed of 'citizen'" in out
+    code, out = explain(*tax, "--feed", "citizens")
+    assert code == 2 and "unknown aggregate 'citizens'" in out
+    code, out = explain(*tax)
+    assert code == 2 and "--method METHOD or --feed AGGREGATE" in out

@@ -42,6 +42,15 @@ class Sizes:
     parcels: int = 600
 
 
+def change_topics(prefix: str) -> dict[str, str]:
+    """The registries' change-event topics of an exchange, by aggregate."""
+    return {
+        "citizen": f"{prefix}.population.citizen.v1",
+        "parcel": f"{prefix}.land.parcel.v1",
+        "enterprise": f"{prefix}.business.enterprise.v1",
+    }
+
+
 @dataclass
 class Exchange:
     population: RunningService
@@ -99,6 +108,7 @@ class Exchange:
             "tracker_consumer_group": f"{self.prefix}.gateway-tracker",
             "policy_poll_seconds": 0.2,
             "shutdown_grace_seconds": 2,
+            "feed_topics": change_topics(self.prefix),
         }
         values.update(overrides)
         return GatewaySettings(**values)
@@ -173,21 +183,22 @@ async def start_exchange(
     their databases under `data` and their topics and groups named `<prefix>.…`. With the
     gateway, land and business verify the citizens their writes name through it (told its
     address once it listens; no write reaches them before); without it, they do not verify."""
-    citizen_topic = f"{prefix}.population.citizen.v1"
+    topics = change_topics(prefix)
+    citizen_topic = topics["citizen"]
     urls = {n: f"sqlite+aiosqlite:///{data / n}.db" for n in ("population", "business", "land")}
     await seed_population(urls["population"], sizes)
     await seed_business(urls["business"], sizes.enterprises, sizes.seed, sizes.citizens)
     await seed_land(urls["land"], sizes.parcels, sizes.seed, sizes.citizens)
     business_settings = BusinessSettings(
         **_common(pki, "business-registry", kafka, urls["business"], allowed),
-        enterprise_topic=f"{prefix}.business.enterprise.v1",
+        enterprise_topic=topics["enterprise"],
         citizen_topic=citizen_topic,
         consumer_group=f"{prefix}.business",
         **_verifying(pki, "business-office", gateway),
     )
     land_settings = LandSettings(
         **_common(pki, "land", kafka, urls["land"], allowed),
-        parcel_topic=f"{prefix}.land.parcel.v1",
+        parcel_topic=topics["parcel"],
         citizen_topic=citizen_topic,
         consumer_group=f"{prefix}.land",
         **_verifying(pki, "land-office", gateway),

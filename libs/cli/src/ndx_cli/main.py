@@ -206,12 +206,14 @@ def _add_command_groups() -> None:
     from .audit_cmd import audit
     from .consumers_cmd import consumers
     from .events_cmd import events
+    from .feed_cmd import feed
     from .policy_cmd import policy
     from .state_cmd import state
 
     cli.add_command(audit)
     cli.add_command(consumers)
     cli.add_command(events)
+    cli.add_command(feed)
     cli.add_command(policy)
     cli.add_command(state)
 

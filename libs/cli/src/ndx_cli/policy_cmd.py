@@ -40,8 +40,11 @@ def check(file: Path) -> None:
 @click.option("--purpose", required=True, help="Purpose code (x-ndx-purpose).")
 @click.option(
     "--method",
-    required=True,
+    default=None,
     help="Full method, e.g. ndx.population.v1.PopulationService/GetCitizen.",
+)
+@click.option(
+    "--feed", "aggregate", default=None, help="A change feed instead of a method: citizen, ..."
 )
 @click.option("--field", "field_path", default=None, help="A field path of the method's resource.")
 @click.option(
@@ -51,26 +54,48 @@ def check(file: Path) -> None:
     show_default=True,
 )
 def explain(
-    agency: str, purpose: str, method: str, field_path: str | None, policy_file: Path
+    agency: str,
+    purpose: str,
+    method: str | None,
+    aggregate: str | None,
+    field_path: str | None,
+    policy_file: Path,
 ) -> None:
-    """Prints the decision for one call and the rule behind it."""
+    """Prints the decision for one call or one feed and the rule behind it."""
+    if (method is None) == (aggregate is None):
+        raise click.UsageError("name what to explain: --method METHOD or --feed AGGREGATE")
     loaded = _load(policy_file)
-    decision = loaded.decide(agency, purpose, method)
+    resource: str | None = None
+    if aggregate is not None:
+        decision = loaded.decide_feed(agency, purpose, aggregate)
+        feed = loaded.feeds.get(aggregate)
+        if feed is None:
+            raise click.BadParameter(
+                f"unknown aggregate {aggregate!r}; feeds: {', '.join(sorted(loaded.feeds))}",
+                param_hint="--feed",
+            )
+        resource = feed.resource
+    else:
+        assert method is not None
+        decision = loaded.decide(agency, purpose, method)
+        registry = loaded.registry_of(method)
+        resource = registry.resource if registry is not None else None
     click.echo(f"{'ALLOW' if decision.allowed else 'DENY'}: {decision.reason}")
     click.echo(f"rule: {policy_file}: {decision.rule}")
-    registry = loaded.registry_of(method)
-    if not decision.allowed or decision.grant is None or registry is None:
+    if decision.grant is not None and decision.grant.feeds:
+        click.echo(f"feeds of this purpose: {', '.join(sorted(decision.grant.feeds))}")
+    if not decision.allowed or decision.grant is None or resource is None:
         raise SystemExit(0 if decision.allowed else 1)
-    readable = loaded.readable(decision.grant, registry.resource)
+    readable = loaded.readable(decision.grant, resource)
     if field_path is None:
-        click.echo(
-            f"readable fields of {registry.resource}: {', '.join(readable.names()) or 'none'}"
-        )
+        what = "events carry these fields" if aggregate else "readable fields"
+        click.echo(f"{what} of {resource}: {', '.join(readable.names()) or 'none'}")
         return
-    path = field_path.removeprefix(f"{registry.resource}.").split(".")
+    path = field_path.removeprefix(f"{resource}.").split(".")
     if readable.grants(path):
         click.echo(f"field {field_path}: readable")
-    elif loaded.claimable(decision.grant, registry.resource, path):
+    elif aggregate is None and loaded.claimable(decision.grant, resource, path):
         click.echo(f"field {field_path}: verify-only (claims answered MATCH/MISMATCH)")
     else:
-        click.echo(f"field {field_path}: denied (not in {decision.rule}.read or .verify)")
+        where = ".read" if aggregate else ".read or .verify"
+        click.echo(f"field {field_path}: denied (not in {decision.grant.location}{where})")

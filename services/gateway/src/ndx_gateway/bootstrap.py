@@ -21,8 +21,11 @@ from ndx_runtime.kafka import create_producer
 from ndx_runtime.tls import channel_credentials
 from ndx_runtime.topics import TopicSpec, ensure_topics
 
+from .admission import Admission
 from .audit.log import AuditLog
 from .config import GatewaySettings
+from .feed.service import FeedService
+from .policy import FEED_METHOD
 from .policy_source import PolicySource
 from .proxy import Gateway
 from .quota import Quotas
@@ -54,6 +57,7 @@ class RunningGateway:
     producer: AIOKafkaProducer
     db: Database
     channels: list[grpc.aio.Channel]
+    feeds: FeedService
     consumer: EventConsumer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -62,6 +66,8 @@ class RunningGateway:
         return self.host.port
 
     async def stop(self) -> None:
+        # Open feeds never end by themselves: they end first, while the audit log still works.
+        await self.feeds.close()
         if self.consumer is not None:
             await _within(self.consumer.stop(), "audit index consumer")
         await self.host.stop()
@@ -161,11 +167,25 @@ async def start(
     }
     routes = upstream_routes(pool, settings.upstreams, channels)
     routes.append(local_route(pool, LIST_ACCESSES, DataTracker(index, policy).list_accesses))
-    gateway = Gateway(policy, audit, Quotas(), upstream_timeout=settings.upstream_timeout_seconds)
+    admission = Admission(policy, Quotas())
+    gateway = Gateway(admission, audit, upstream_timeout=settings.upstream_timeout_seconds)
     table = RouteTable(gateway, routes)
+    feeds = FeedService(
+        admission,
+        audit,
+        pool,
+        bootstrap=bootstrap,
+        topics=settings.feed_topics,
+        batch_size=settings.feed_batch_size,
+        fetch_bytes=settings.feed_fetch_bytes,
+        max_subscriptions=settings.feed_max_subscriptions,
+    )
+    table.add(FEED_METHOD, feeds.handler())
     host = ServiceHost(settings, allow_list=False, observe=False, reuse_port=settings.workers > 1)
     host.add_generic(table, table.services)
-    running = RunningGateway(settings, host, policy, audit, producer, db, list(channels.values()))
+    running = RunningGateway(
+        settings, host, policy, audit, producer, db, list(channels.values()), feeds
+    )
     running.tasks.append(
         asyncio.create_task(policy.watch(settings.policy_poll_seconds), name="policy-watch")
     )

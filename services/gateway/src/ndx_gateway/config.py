@@ -44,3 +44,18 @@ class GatewaySettings(ServiceSettings):
     tracker_consumer_group: str = "ndx-gateway-tracker"
     # Worker processes serving one port (SO_REUSEPORT); 1 serves from the main process.
     workers: int = 1
+    # Where agencies' feeds read: aggregate (as the policy names it) -> change-event topic.
+    feed_topics: dict[str, str] = Field(
+        default_factory=lambda: {
+            "citizen": "ndx.population.citizen.v1",
+            "parcel": "ndx.land.parcel.v1",
+            "enterprise": "ndx.business.enterprise.v1",
+        }
+    )
+    # Events read per step of a feed; each step's deliveries share one audit record.
+    feed_batch_size: int = Field(default=500, gt=0)
+    # Bytes a feed fetches ahead of its subscriber, per partition: the memory a slow
+    # subscriber can hold in the gateway.
+    feed_fetch_bytes: int = Field(default=256 * 1024, gt=0)
+    # Open feeds per gateway process; more are RESOURCE_EXHAUSTED.
+    feed_max_subscriptions: int = Field(default=500, gt=0)

@@ -64,6 +64,11 @@ class RouteTable(grpc.GenericRpcHandler):  # type: ignore[type-arg]
         }
         self.services = sorted({r.method.partition("/")[0] for r in routes})
 
+    def add(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> None:
+        """Serves `method` with a handler of its own (a server-streaming one, for instance)."""
+        self.handlers[f"/{method}"] = handler
+        self.services = sorted({*self.services, method.partition("/")[0]})
+
     def service(
         self, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler[Any, Any] | None:

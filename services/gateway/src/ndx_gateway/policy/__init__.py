@@ -8,14 +8,16 @@ from pathlib import Path
 
 from google.protobuf.descriptor_pool import DescriptorPool
 
-from .compiled import Decision, Grant, Policy, compile_policy
+from .compiled import FEED_METHOD, Decision, Feed, Grant, Policy, compile_policy
 from .document import PolicyError, load_document
 from .fields import FieldSet
 from .projection import Projection, cut, project
 
 __all__ = [
     "DEFAULT_POLICY",
+    "FEED_METHOD",
     "Decision",
+    "Feed",
     "FieldSet",
     "Grant",
     "Policy",

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.descriptor_pool import DescriptorPool
 
-from .document import PolicyDocument, PolicyError, Quota
+from .document import PolicyDocument, PolicyError, Quota, Registry
 from .fields import FieldSet, resolve
 
 GATEWAY_PACKAGE = "ndx.gateway."
+# The change feeds; a purpose with `feeds` is granted it.
+FEED_METHOD = "ndx.gateway.v1.FeedService/Subscribe"
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Grant:
     read: dict[str, FieldSet]
     verify: dict[str, FieldSet]
     quota: Quota | None
+    feeds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,16 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Feed:
+    """The change events of a registry's aggregate, as agencies may follow them."""
+
+    aggregate: str  # "citizen"
+    resource: str  # "ndx.population.v1.Citizen"
+    event: str  # "ndx.population.v1.CitizenChanged"
+    key: str  # the event's field holding the entity id, also a field of the resource
+
+
+@dataclass(frozen=True)
 class RegistryRule:
     name: str
     service: str
@@ -44,6 +58,7 @@ class RegistryRule:
     owner: str
     writes: frozenset[str]
     verifies: frozenset[str]
+    feed: Feed | None = None
 
 
 @dataclass
@@ -58,6 +73,11 @@ class Policy:
     @cached_property
     def resources(self) -> frozenset[str]:
         return frozenset(r.resource for r in self.registries.values())
+
+    @cached_property
+    def feeds(self) -> dict[str, Feed]:
+        """The followable aggregates by name."""
+        return {r.feed.aggregate: r.feed for r in self.registries.values() if r.feed}
 
     def registry_of(self, method: str) -> RegistryRule | None:
         return self.registries.get(method.partition("/")[0])
@@ -87,6 +107,24 @@ class Policy:
                 code="METHOD_NOT_GRANTED",
             )
         return Decision(True, f"granted by purpose {purpose!r}", grant.location, grant)
+
+    def decide_feed(self, agency: str, purpose: str, aggregate: str) -> Decision:
+        """Default deny: following a feed needs a purpose that lists the aggregate in `feeds`."""
+        decision = self.decide(agency, purpose, FEED_METHOD)
+        grant = decision.grant
+        if grant is None:
+            return decision  # unknown agency or purpose
+        rule = f"{grant.location}.feeds"
+        if aggregate not in grant.feeds:
+            others = f" (it follows: {', '.join(sorted(grant.feeds))})" if grant.feeds else ""
+            return Decision(
+                False,
+                f"purpose {purpose!r} grants no feed of {aggregate!r}{others}",
+                rule,
+                grant,
+                code="FEED_NOT_GRANTED",
+            )
+        return Decision(True, f"feed of {aggregate!r} granted by purpose {purpose!r}", rule, grant)
 
     def readable(self, grant: Grant, resource: str) -> FieldSet:
         return grant.read.get(resource, FieldSet())
@@ -127,8 +165,17 @@ def compile_policy(document: PolicyDocument, pool: DescriptorPool) -> Policy:
             r.owner,
             frozenset(f"{r.service}/{m}" for m in r.writes),
             frozenset(f"{r.service}/{m}" for m in r.verifies),
+            _feed(pool, r, at, problems),
         )
     resources = {r.resource for r in registries.values()}
+    feeds: dict[str, Feed] = {}
+    for rule in registries.values():
+        if rule.feed is not None:
+            if rule.feed.aggregate in feeds:
+                problems.append(
+                    f"registries.{rule.name}.aggregate: {rule.feed.aggregate!r} is named twice"
+                )
+            feeds[rule.feed.aggregate] = rule.feed
     policy = Policy(document.version, registries)
     for agency, a in document.agencies.items():
         policy.agencies[agency] = a.description
@@ -150,8 +197,11 @@ def compile_policy(document: PolicyDocument, pool: DescriptorPool) -> Policy:
                     )
             read = _field_sets(pool, p.read, f"{at}.read", resources, problems)
             verify = _field_sets(pool, p.verify, f"{at}.verify", resources, problems)
+            _check_feeds(p.feeds, feeds, read, at, problems)
+            if p.feeds:
+                methods.add(FEED_METHOD)
             policy.grants[(agency, purpose)] = Grant(
-                agency, purpose, at, frozenset(methods), read, verify, p.quota
+                agency, purpose, at, frozenset(methods), read, verify, p.quota, frozenset(p.feeds)
             )
     if problems:
         raise PolicyError(problems)
@@ -193,3 +243,63 @@ def _field_sets(
             continue
         sets.setdefault(root.full_name, FieldSet()).add(names)
     return sets
+
+
+def _feed(pool: DescriptorPool, r: Registry, at: str, problems: list[str]) -> Feed | None:
+    """The registry's feed, when it names one; its event must carry the resource before and
+    after the change, and the entity id."""
+    if r.aggregate is None and r.event is None:
+        return None
+    if r.aggregate is None or r.event is None:
+        problems.append(f"{at}: a feed needs both `aggregate` and `event`")
+        return None
+    try:
+        event = pool.FindMessageTypeByName(r.event)
+    except KeyError:
+        problems.append(f"{at}.event: unknown message {r.event!r}")
+        return None
+    if not all(_holds(event, side, r.resource) for side in ("before", "after")):
+        problems.append(
+            f"{at}.event: {r.event} is not a change event of {r.resource} "
+            f"(fields `before` and `after` of that type)"
+        )
+        return None
+    resource_fields = set(pool.FindMessageTypeByName(r.resource).fields_by_name)
+    key = next(
+        (
+            fd.name
+            for fd in event.fields
+            if fd.type == FieldDescriptor.TYPE_STRING and fd.name in resource_fields
+        ),
+        None,
+    )
+    if key is None:
+        problems.append(f"{at}.event: {r.event} has no string field naming the entity")
+        return None
+    return Feed(r.aggregate, r.resource, r.event, key)
+
+
+def _holds(event: Descriptor, name: str, resource: str) -> bool:
+    fd = event.fields_by_name.get(name)
+    return fd is not None and fd.message_type is not None and fd.message_type.full_name == resource
+
+
+def _check_feeds(
+    wanted: list[str],
+    feeds: dict[str, Feed],
+    read: dict[str, FieldSet],
+    at: str,
+    problems: list[str],
+) -> None:
+    """A purpose follows only known aggregates, and reads at least their entity ids (events
+    are keyed by them)."""
+    for i, aggregate in enumerate(wanted):
+        feed = feeds.get(aggregate)
+        if feed is None:
+            known = ", ".join(sorted(feeds)) or "none"
+            problems.append(f"{at}.feeds[{i}]: unknown aggregate {aggregate!r} (known: {known})")
+        elif not read.get(feed.resource, FieldSet()).grants([feed.key]):
+            problems.append(
+                f"{at}.feeds[{i}]: a feed of {aggregate} needs {feed.resource}.{feed.key} "
+                f"in read (its events name the entity by it)"
+            )

@@ -27,6 +27,9 @@ class Purpose(_Strict):
     read: list[str] = []
     # Fields the agency may make claims about without reading them.
     verify: list[str] = []
+    # Aggregates whose change feed the purpose follows ("citizen"); events carry the `read`
+    # fields of the aggregate's resource only.
+    feeds: list[str] = []
     quota: Quota | None = None
 
 
@@ -36,11 +39,14 @@ class Agency(_Strict):
 
 
 class Registry(_Strict):
-    """A registry behind the gateway: its service, the resource it serves, who owns it."""
+    """A registry behind the gateway: its service, the resource it serves, who owns it, and
+    the aggregate whose change events agencies may follow (with the event message)."""
 
     service: str
     resource: str
     owner: str
+    aggregate: str | None = None
+    event: str | None = None
     writes: list[str] = []
     verifies: list[str] = []
 

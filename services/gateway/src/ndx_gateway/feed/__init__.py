@@ -1,0 +1,1 @@
+"""Agencies' change feeds: an aggregate's change events, each cut to the agency's grant."""
