@@ -207,11 +207,13 @@ def _add_command_groups() -> None:
     from .consumers_cmd import consumers
     from .events_cmd import events
     from .policy_cmd import policy
+    from .scenario_cmd import scenario
 
     cli.add_command(audit)
     cli.add_command(consumers)
     cli.add_command(events)
     cli.add_command(policy)
+    events.add_command(scenario)
 
 
 _add_command_groups()

@@ -1,0 +1,108 @@
+"""The built-in scenarios and how one runs: load the starting data, plan, send, summarise."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator, Mapping
+from datetime import date
+
+from ndx_runtime.clock import Clock
+
+from .business import Business, people_of
+from .land import Land, holders_of
+from .life import Life
+from .runner import Key, Progress, Runner
+from .starting import load_citizens, load_enterprises, load_parcels
+from .steps import Planner, Step, choose
+from .summary import ScenarioSummary
+from .targets import Targets
+
+# Each scenario and the registries it writes, with their shares of the events.
+SCENARIOS: dict[str, tuple[tuple[str, float], ...]] = {
+    "life": (("population", 1.0),),
+    "land": (("land", 1.0),),
+    "business": (("business", 1.0),),
+    # Population events dominate the exchange's traffic; land and business changes follow.
+    "mixed": (("population", 60.0), ("land", 25.0), ("business", 15.0)),
+}
+# How many entities of each registry a scenario loads at most (enterprises: of each status).
+CAPS = {"population": 4_000, "land": 2_000, "business": 2_000}
+
+
+def registries(name: str) -> list[str]:
+    """The registries scenario `name` writes to."""
+    if name not in SCENARIOS:
+        raise ValueError(f"unknown scenario {name!r} (known: {', '.join(SCENARIOS)})")
+    return [registry for registry, _ in SCENARIOS[name]]
+
+
+def _plan(
+    rng: random.Random,
+    planners: dict[str, Planner],
+    shares: tuple[tuple[str, float], ...],
+    count: int,
+) -> Iterator[Step]:
+    """Events until `count` calls are planned, or no registry has an event left to plan."""
+    left = count
+    open_ = [(r, w) for r, w in shares]
+    while left > 0 and open_:
+        registry = choose(rng, open_)
+        step = planners[registry].plan(left)
+        if step is None:
+            open_ = [(r, w) for r, w in open_ if r != registry]
+            continue
+        left -= len(step.calls)
+        yield step
+
+
+async def run_scenario(
+    name: str,
+    *,
+    seed: int,
+    count: int,
+    targets: Targets,
+    concurrency: int = 8,
+    today: date | None = None,
+    progress: Progress | None = None,
+    caps: Mapping[str, int] | None = None,
+) -> ScenarioSummary:
+    """Runs scenario `name`: about `count` write calls (exactly, unless the starting data runs
+    out of candidates), planned from `seed` and the data the registries hold now, so the same
+    seed on the same data sends the same requests. Dates are `today` (Vietnam's date); `caps`
+    bounds the entities loaded per registry (default CAPS)."""
+    wanted = registries(name)
+    if count < 0 or concurrency < 1:
+        raise ValueError("count must be 0 or more and concurrency 1 or more")
+    today = today or Clock().today()
+    cap = {**CAPS, **(caps or {})}
+    summary = ScenarioSummary(name, seed)
+    started = time.perf_counter()
+    versions: dict[Key, int] = {}
+    planners: dict[str, Planner] = {}
+    parcels = enterprises = []
+    if "land" in wanted:
+        parcels = await load_parcels(targets.door("land"), cap["land"], concurrency * 4)
+        planners["land"] = Land(parcels, seed, today)
+        versions.update((("land", p.parcel_id), p.version) for p in parcels)
+    if "business" in wanted:
+        enterprises = await load_enterprises(targets.door("business"), cap["business"])
+        planners["business"] = Business(enterprises, seed, today)
+        versions.update((("business", e.enterprise_code), e.version) for e in enterprises)
+    if "population" in wanted:
+        people = await load_citizens(targets.door("population"), cap["population"], concurrency * 4)
+        # Land and business hold their own copies of names and deaths, which their consumers
+        # bring up to date; citizens named on the records this run writes there keep theirs,
+        # so those records change only through this run's own calls.
+        protected = holders_of(parcels) | people_of(enterprises)
+        planners["population"] = Life(people, seed, today, protected)
+        versions.update((("population", c.citizen_id), c.version) for c in people)
+        summary.loaded["citizens"] = len(people)
+    summary.loaded.update(
+        {k: n for k, n in (("parcels", len(parcels)), ("enterprises", len(enterprises))) if n}
+    )
+    summary.load_seconds = time.perf_counter() - started
+    runner = Runner(targets, versions, summary, concurrency, progress)
+    rng = random.Random(f"{name}:{seed}")
+    await runner.run(_plan(rng, planners, SCENARIOS[name], count))
+    return summary
