@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +12,8 @@ from ndx_cli.exchange import Exchange, Sizes, start_exchange
 from ndx_cli.main import cli
 from ndx_cli.scenario import SCENARIOS
 from ndx_cli.scenario_cmd import NAMES
+
+from .test_cli import ndx
 
 
 def test_the_command_offers_every_scenario() -> None:
@@ -54,28 +53,14 @@ async def exchange(
 
 
 async def test_a_run_prints_its_summary(exchange: Exchange, pki: Path) -> None:
-    env = {
-        **os.environ,
-        "NDX_HOME": str(pki.parent),
-        **{
-            f"NDX_{name.upper()}_ADDRESS": f"127.0.0.1:{getattr(exchange, name).host.port}"
-            for name in ("population", "land", "business")
-        },
-    }
-    args = ("events", "scenario", "life", "--count", "30", "--via", "direct", "--max-load", "300")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ndx_cli.main",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    code, out, err = await ndx(
+        exchange.population,
+        pki,
+        *("events", "scenario", "life", "--count", "30", "--via", "direct", "--max-load", "300"),
     )
-    out, err = await proc.communicate()
 
-    assert proc.returncode == 0, err.decode()
-    lines = out.decode().splitlines()
+    assert code == 0, err
+    lines = out.splitlines()
     assert lines[0] == "scenario life, seed 1"
     assert "succeeded 30, refused 0" in lines
     assert any(line.startswith("calls: ") and "UpdateCitizen" in line for line in lines)

@@ -20,7 +20,7 @@ from ndx.land.v1 import land_service_pb2 as lpb
 from ndx.land.v1 import parcel_pb2
 from ndx.population.v1 import population_service_pb2 as ppb
 from ndx_population.adapters.proto_mapping import citizen_from_proto
-from ndx_population.domain.model import Citizen
+from ndx_population.domain.model import UPDATABLE_FIELDS, Citizen
 from ndx_population.seed.registrar import populous_wards
 
 from .targets import Door
@@ -28,26 +28,12 @@ from .targets import Door
 T = TypeVar("T")
 PAGE = 1000
 
+# What the life events read: who a citizen is, and the fields they may change but for the
+# documents and contacts, which no life event here touches.
+_UNREAD = {"blood_type", "email", "id_card", "nationality", "old_id_number", "phone"}
 CITIZEN_FIELDS = (
-    "citizen_id",
-    "full_name",
-    "other_names",
-    "date_of_birth",
-    "gender",
-    "hometown",
-    "ethnicity",
-    "religion",
-    "father_id",
-    "mother_id",
-    "spouse_id",
-    "permanent_address",
-    "temporary_address",
-    "current_address",
-    "household_id",
-    "relationship_to_head",
-    "marital_status",
-    "date_of_death",
-    "version",
+    *("citizen_id", "date_of_birth", "gender", "date_of_death", "version"),
+    *sorted(UPDATABLE_FIELDS - _UNREAD),
 )
 PARCEL_FIELDS = ("parcel_id", "holders", "mortgages", "version")
 ENTERPRISE_FIELDS = ("enterprise_code", "legal_status", "legal_representatives", "version")
