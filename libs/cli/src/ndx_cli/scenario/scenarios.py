@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import Iterator, Mapping
 from datetime import date
+from typing import Any
 
 from ndx_runtime.clock import Clock
 
@@ -28,6 +30,10 @@ SCENARIOS: dict[str, tuple[tuple[str, float], ...]] = {
 }
 # How many entities of each registry a scenario loads at most (enterprises: of each status).
 CAPS = {"population": 4_000, "land": 2_000, "business": 2_000}
+
+
+async def _nothing() -> list[Any]:
+    return []
 
 
 def registries(name: str) -> list[str]:
@@ -78,29 +84,36 @@ async def run_scenario(
     cap = {**CAPS, **(caps or {})}
     summary = ScenarioSummary(name, seed)
     started = time.perf_counter()
-    versions: dict[Key, int] = {}
-    planners: dict[str, Planner] = {}
-    parcels = enterprises = []
-    if "land" in wanted:
-        parcels = await load_parcels(targets.door("land"), cap["land"], concurrency * 4)
-        planners["land"] = Land(parcels, seed, today)
-        versions.update((("land", p.parcel_id), p.version) for p in parcels)
-    if "business" in wanted:
-        enterprises = await load_enterprises(targets.door("business"), cap["business"])
-        planners["business"] = Business(enterprises, seed, today)
-        versions.update((("business", e.enterprise_code), e.version) for e in enterprises)
-    if "population" in wanted:
-        people = await load_citizens(targets.door("population"), cap["population"], concurrency * 4)
-        # Land and business hold their own copies of names and deaths, which their consumers
-        # bring up to date; citizens named on the records this run writes there keep theirs,
-        # so those records change only through this run's own calls.
-        protected = holders_of(parcels) | people_of(enterprises)
-        planners["population"] = Life(people, seed, today, protected)
-        versions.update((("population", c.citizen_id), c.version) for c in people)
-        summary.loaded["citizens"] = len(people)
-    summary.loaded.update(
-        {k: n for k, n in (("parcels", len(parcels)), ("enterprises", len(enterprises))) if n}
+    window = concurrency * 4
+    # The registries are read at the same time.
+    parcels, enterprises, people = await asyncio.gather(
+        load_parcels(targets.door("land"), cap["land"], window) if "land" in wanted else _nothing(),
+        load_enterprises(targets.door("business"), cap["business"])
+        if "business" in wanted
+        else _nothing(),
+        load_citizens(targets.door("population"), cap["population"], window)
+        if "population" in wanted
+        else _nothing(),
     )
+    versions: dict[Key, int] = {}
+    versions.update((("land", p.parcel_id), p.version) for p in parcels)
+    versions.update((("business", e.enterprise_code), e.version) for e in enterprises)
+    versions.update((("population", c.citizen_id), c.version) for c in people)
+    # Land and business hold their own copies of names and deaths, which their consumers
+    # bring up to date; citizens named on the records this run writes there keep theirs, so
+    # those records change only through this run's own calls.
+    protected = holders_of(parcels) | people_of(enterprises)
+    planners: dict[str, Planner] = {
+        "land": Land(parcels, seed, today),
+        "business": Business(enterprises, seed, today),
+        "population": Life(people, seed, today, protected),
+    }
+    counts = {
+        "population": ("citizens", len(people)),
+        "land": ("parcels", len(parcels)),
+        "business": ("enterprises", len(enterprises)),
+    }
+    summary.loaded = dict(counts[r] for r in wanted)
     summary.load_seconds = time.perf_counter() - started
     runner = Runner(targets, versions, summary, concurrency, progress)
     rng = random.Random(f"{name}:{seed}")
