@@ -64,11 +64,18 @@ class Runner:
         self.concurrency = concurrency
         self.progress = progress
         self._sent: dict[int, bytes] = {}
+        self._running: set[asyncio.Task[None]] = set()
+        self._failed: BaseException | None = None
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if not task.cancelled() and task.exception() is not None and self._failed is None:
+            self._failed = task.exception()
 
     async def run(self, steps: Iterable[Step]) -> None:
         slots = asyncio.Semaphore(self.concurrency)
         last: dict[Key, asyncio.Task[None]] = {}
-        running: set[asyncio.Task[None]] = set()
+        running = self._running
         started = time.perf_counter()
         planned = 0
         for step in steps:
@@ -81,10 +88,12 @@ class Runner:
             task = asyncio.create_task(self._event(step, planned, before, slots))
             planned += len(step.calls)
             running.add(task)
-            task.add_done_callback(running.discard)
+            task.add_done_callback(self._done)
             for k in keys:
                 last[k] = task
         await asyncio.gather(*list(running))
+        if self._failed is not None:  # not a refusal: a fault of the scenario itself
+            raise self._failed
         self.summary.seconds = time.perf_counter() - started
         digest = hashlib.sha256()
         for index in sorted(self._sent):
