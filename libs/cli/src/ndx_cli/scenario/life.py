@@ -55,11 +55,7 @@ class Life:
         self.protected = frozenset(protected)
 
     def plan(self, budget: int) -> Step | None:
-        return plan_one(
-            self.rng,
-            budget,
-            [(getattr(self, name), weight) for name, weight in EVENTS],
-        )
+        return plan_one(self.rng, budget, [(getattr(self, n), w) for n, w in EVENTS])
 
     # -- model --------------------------------------------------------------------------------
 
