@@ -85,6 +85,11 @@ async def test_life_registers_births_and_updates_citizens(exchange: Exchange) ->
     assert seen["date_of_death"] == summary.events["death"]
     assert set(found) == summary.touched["population"]
 
+    # The same seed again, on the data the first run changed: other newborns' ids, no refusal.
+    again = await scenario(exchange, "life", 30)
+    assert again.refusals == []
+    assert again.digest != summary.digest
+
 
 async def test_land_and_business_scenarios_emit_their_events(exchange: Exchange) -> None:
     land = await scenario(exchange, "land", 40)

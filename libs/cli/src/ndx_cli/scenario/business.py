@@ -68,7 +68,7 @@ def people_of(enterprises: Sequence[enterprise_pb2.Enterprise]) -> set[str]:
 
 class Business:
     def __init__(
-        self, enterprises: Sequence[enterprise_pb2.Enterprise], seed: int, today: date
+        self, enterprises: Sequence[enterprise_pb2.Enterprise], seed: str, today: date
     ) -> None:
         self.rng = random.Random(f"business:{seed}")
         self.today = today

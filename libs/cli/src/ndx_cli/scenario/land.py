@@ -48,7 +48,7 @@ def holders_of(parcels: Sequence[parcel_pb2.Parcel]) -> set[str]:
 
 
 class Land:
-    def __init__(self, parcels: Sequence[parcel_pb2.Parcel], seed: int, today: date) -> None:
+    def __init__(self, parcels: Sequence[parcel_pb2.Parcel], seed: str, today: date) -> None:
         self.rng = random.Random(f"land:{seed}")
         self.today = today
         self.parcels = [

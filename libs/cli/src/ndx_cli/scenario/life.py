@@ -41,7 +41,7 @@ class Life:
     def __init__(
         self,
         people: Sequence[Citizen],
-        seed: int,
+        seed: str,
         today: date,
         protected: Collection[str] = (),
     ) -> None:
