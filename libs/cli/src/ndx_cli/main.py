@@ -208,6 +208,7 @@ def _add_command_groups() -> None:
     from .events_cmd import events
     from .feed_cmd import feed
     from .policy_cmd import policy
+    from .scenario_cmd import scenario
     from .state_cmd import state
 
     cli.add_command(audit)
@@ -216,6 +217,7 @@ def _add_command_groups() -> None:
     cli.add_command(feed)
     cli.add_command(policy)
     cli.add_command(state)
+    events.add_command(scenario)
 
 
 _add_command_groups()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol, TypeVar
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from stdnum.vn import mst
 
-from ndx_population.domain.model import Citizen
 from ndx_population.seed.generator import REFERENCE_DAY, generate_citizens
 from ndx_refdata import Ward, gazetteer
 from ndx_runtime.db import create_engine
@@ -91,30 +91,51 @@ def generate_enterprises(seed: int, enterprises: int, citizens: int) -> Iterator
     used: set[str] = set()
     now = datetime.combine(REFERENCE_DAY, datetime.min.time(), tzinfo=UTC)
     for _ in range(enterprises):
-        code = _tax_code(rng, used)
-        kind, prefix = _pick(rng, [((k, p), w) for k, p, w in _KINDS])
-        count = 1 if kind == EnterpriseType.PRIVATE_ENTERPRISE else rng.choice((1, 1, 1, 2))
-        reps = tuple(
-            Representative(c.citizen_id, c.full_name, rng.choice(_TITLES[kind]))
-            for c in rng.sample(people, count)
-        )
-        ward = rng.choice(wards)
-        capital = rng.randint(1, 500) * 100_000_000
-        yield Enterprise(
-            enterprise_code=code,
-            name=f"{prefix} {rng.choice(_TRADES)} {rng.choice(_WORDS)}",
-            type=kind,
-            head_office=Address(ward.province_code, ward.code, f"Số {rng.randint(1, 300)}"),
-            legal_representatives=reps,
-            founding_date=REFERENCE_DAY - timedelta(days=rng.randint(30, 30 * 365)),
-            charter_capital_vnd=capital,
-            legal_status=_pick(rng, list(_STATUSES)),
-            members=_members(rng, kind, reps, people, capital),
-            business_lines=_lines(rng),
-            branches=_branches(rng, code, wards),
-            version=1,
-            updated_at=now,
-        )
+        yield replace(new_enterprise(rng, people, wards, used), version=1, updated_at=now)
+
+
+class Person(Protocol):
+    """Who can represent or own an enterprise: a citizen, by id and registered name."""
+
+    @property
+    def citizen_id(self) -> str: ...
+
+    @property
+    def full_name(self) -> str: ...
+
+
+def new_enterprise(
+    rng: random.Random,
+    people: Sequence[Person],
+    wards: Sequence[Ward],
+    used: set[str],
+    founded: date | None = None,
+) -> Enterprise:
+    """One enterprise of a random type, its representatives and members among `people`, its
+    tax code not in `used` (added to it); founded `founded`, else up to 30 years ago in some
+    legal status, else operating."""
+    code = _tax_code(rng, used)
+    kind, prefix = _pick(rng, [((k, p), w) for k, p, w in _KINDS])
+    count = 1 if kind == EnterpriseType.PRIVATE_ENTERPRISE else rng.choice((1, 1, 1, 2))
+    reps = tuple(
+        Representative(c.citizen_id, c.full_name, rng.choice(_TITLES[kind]))
+        for c in rng.sample(people, count)
+    )
+    ward = rng.choice(wards)
+    capital = rng.randint(1, 500) * 100_000_000
+    return Enterprise(
+        enterprise_code=code,
+        name=f"{prefix} {rng.choice(_TRADES)} {rng.choice(_WORDS)}",
+        type=kind,
+        head_office=Address(ward.province_code, ward.code, f"Số {rng.randint(1, 300)}"),
+        legal_representatives=reps,
+        founding_date=founded or REFERENCE_DAY - timedelta(days=rng.randint(30, 30 * 365)),
+        charter_capital_vnd=capital,
+        legal_status=_pick(rng, list(_STATUSES)) if founded is None else LegalStatus.OPERATING,
+        members=_members(rng, kind, reps, people, capital),
+        business_lines=_lines(rng),
+        branches=_branches(rng, code, wards),
+    )
 
 
 _VSIC = sorted(VSIC_2018)
@@ -124,7 +145,7 @@ def _members(
     rng: random.Random,
     kind: EnterpriseType,
     reps: tuple[Representative, ...],
-    people: list[Citizen],
+    people: Sequence[Person],
     capital: int,
 ) -> tuple[Member, ...]:
     """The owners of the capital, all citizens of the population seed: the representatives
@@ -149,7 +170,7 @@ def _lines(rng: random.Random) -> tuple[BusinessLine, ...]:
     return tuple(BusinessLine(code, main=i == 0) for i, code in enumerate(codes))
 
 
-def _branches(rng: random.Random, code: str, wards: list[Ward]) -> tuple[Branch, ...]:
+def _branches(rng: random.Random, code: str, wards: Sequence[Ward]) -> tuple[Branch, ...]:
     if rng.random() > 0.15:
         return ()
     return tuple(
