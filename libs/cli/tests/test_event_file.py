@@ -104,3 +104,20 @@ def test_pacing_schedule() -> None:
         Pacing(speed=2, rate=10)
     with pytest.raises(ValueError, match="above 0"):
         Pacing(speed=0)
+
+
+def test_lines_in_another_key_order_or_quoting_decoded_still_read(tmp_path: Path) -> None:
+    # `decoded` is skipped unparsed only when it is the last key; any other layout is read whole.
+    first = {"decoded": {"x": 1}, **good()}
+    middle = good()
+    middle = {**middle, "decoded": {"x": 1}, "value": middle.pop("value")}
+    tricky = RecordedEvent("t", 0, 1, 0, 5, b',"decoded":', [("h", b',"decoded":{')], b"v")
+    path = tmp_path / "e.ndjson"
+    path.write_bytes(
+        orjson.dumps(first)
+        + b"\n"
+        + orjson.dumps(middle)
+        + b"\n"
+        + to_line(tricky, {"a": ',"decoded":'})
+    )
+    assert [e for _, e in read_events(path)] == [EVENT, EVENT, tricky]

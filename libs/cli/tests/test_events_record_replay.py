@@ -16,7 +16,7 @@ from aiokafka import ConsumerRecord
 
 from ndx.population.v1.events_pb2 import CitizenChanged
 from ndx_cli.event_file import EventFileError
-from ndx_cli.events_record import record
+from ndx_cli.events_record import RecordSummary, record
 from ndx_cli.events_replay import replay
 from ndx_runtime.kafka import create_producer, read_topic
 from ndx_runtime.topics import TopicSpec, ensure_topics, topic_partitions
@@ -73,6 +73,19 @@ async def produce(
         await producer.stop()
 
 
+async def recorded(
+    bootstrap: str,
+    topic: str,
+    partitions: int,
+    records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]],
+    path: Path,
+) -> RecordSummary:
+    """A new topic holding `records`, recorded whole to `path`."""
+    await ensure_topics(bootstrap, [TopicSpec(topic, partitions)])
+    await produce(bootstrap, topic, records)
+    return await record(bootstrap, [topic], path)
+
+
 Seen = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
 
 
@@ -98,13 +111,11 @@ def lines(path: Path) -> list[dict[str, object]]:
 
 async def test_round_trip_is_byte_exact(kafka_bootstrap: str, unique: str, tmp_path: Path) -> None:
     source = f"test.{unique}.src"
-    await ensure_topics(kafka_bootstrap, [TopicSpec(source, 3)])
-    await produce(kafka_bootstrap, source, source_records())
     path = tmp_path / "events.ndjson"
 
-    recorded = await record(kafka_bootstrap, [source], path)
+    summary = await recorded(kafka_bootstrap, source, 3, source_records(), path)
 
-    assert (recorded.records, recorded.per_topic, recorded.incomplete) == (15, {source: 15}, {})
+    assert (summary.records, summary.per_topic, summary.incomplete) == (15, {source: 15}, {})
     assert not path.with_name(path.name + ".partial").exists()
     rows = lines(path)
     assert {r["partitions"] for r in rows} == {3}
@@ -236,10 +247,10 @@ async def test_unknown_topic_is_refused(kafka_bootstrap: str, unique: str, tmp_p
 
 async def test_rate_paces_the_replay(kafka_bootstrap: str, unique: str, tmp_path: Path) -> None:
     topic = f"test.{unique}.rate"
-    await ensure_topics(kafka_bootstrap, [TopicSpec(topic, 2)])
-    await produce(kafka_bootstrap, topic, [(str(i).encode(), b"v", []) for i in range(40)])
     path = tmp_path / "rate.ndjson"
-    await record(kafka_bootstrap, [topic], path)
+    await recorded(
+        kafka_bootstrap, topic, 2, [(str(i).encode(), b"v", []) for i in range(40)], path
+    )
 
     started = time.perf_counter()
     summary = await replay(kafka_bootstrap, path, topic_prefix="paced-", rate=50)
@@ -273,10 +284,8 @@ async def test_dry_run_produces_and_creates_nothing(
     kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
     topic = f"test.{unique}.dry"
-    await ensure_topics(kafka_bootstrap, [TopicSpec(topic, 3)])
-    await produce(kafka_bootstrap, topic, source_records())
     path = tmp_path / "dry.ndjson"
-    await record(kafka_bootstrap, [topic], path)
+    await recorded(kafka_bootstrap, topic, 3, source_records(), path)
 
     summary = await replay(kafka_bootstrap, path, topic_prefix="dry-", dry_run=True)
 
@@ -290,10 +299,8 @@ async def test_a_malformed_line_stops_the_replay_before_anything_is_sent(
     kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
     topic = f"test.{unique}.bad"
-    await ensure_topics(kafka_bootstrap, [TopicSpec(topic, 1)])
-    await produce(kafka_bootstrap, topic, [(b"k", b"v", [])] * 3)
     path = tmp_path / "bad.ndjson"
-    await record(kafka_bootstrap, [topic], path)
+    await recorded(kafka_bootstrap, topic, 1, [(b"k", b"v", [])] * 3, path)
     good = path.read_bytes().splitlines(keepends=True)
     broken = orjson.loads(good[2])
     broken["value"] = "not base64!"
@@ -312,10 +319,8 @@ async def test_a_truncated_gzip_file_is_refused(
     kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
     topic = f"test.{unique}.trunc"
-    await ensure_topics(kafka_bootstrap, [TopicSpec(topic, 1)])
-    await produce(kafka_bootstrap, topic, [(b"k", bytes(range(256)) * 8, [])] * 50)
     path = tmp_path / "t.ndjson.gz"
-    await record(kafka_bootstrap, [topic], path)
+    await recorded(kafka_bootstrap, topic, 1, [(b"k", bytes(range(256)) * 8, [])] * 50, path)
     path.write_bytes(path.read_bytes()[:-40])
 
     with pytest.raises(EventFileError, match="cannot read the file"):
@@ -327,10 +332,8 @@ async def test_map_naming_a_topic_not_in_the_file_is_refused(
     kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
     topic = f"test.{unique}.map"
-    await ensure_topics(kafka_bootstrap, [TopicSpec(topic, 1)])
-    await produce(kafka_bootstrap, topic, [(b"k", b"v", [])])
     path = tmp_path / "m.ndjson"
-    await record(kafka_bootstrap, [topic], path)
+    await recorded(kafka_bootstrap, topic, 1, [(b"k", b"v", [])], path)
     with pytest.raises(ValueError, match="does not contain"):
         await replay(kafka_bootstrap, path, topic_map={f"{topic}.typo": "elsewhere"})
 
@@ -339,10 +342,8 @@ async def test_a_file_larger_than_the_memory_limit_is_read_twice(
     kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
     topic = f"test.{unique}.big"
-    await ensure_topics(kafka_bootstrap, [TopicSpec(topic, 2)])
-    await produce(kafka_bootstrap, topic, source_records())
     path = tmp_path / "big.ndjson"
-    await record(kafka_bootstrap, [topic], path)
+    await recorded(kafka_bootstrap, topic, 2, source_records(), path)
 
     await replay(kafka_bootstrap, path, topic_prefix="big-", memory_limit=100)
 
