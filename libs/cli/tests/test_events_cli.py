@@ -48,7 +48,7 @@ def test_record_then_replay(
     result = runner.invoke(cli, ["events", "replay", str(out), "--topic-prefix", "t-", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        f"{topic} -> t-{topic}: 3 records, 48 bytes; create with 2 partitions; "
+        f"{topic} -> t-{topic}: 3 records, 48 bytes; would be created with 2 partitions; "
         "same partition as recorded",
         "dry run: 3 records valid, nothing produced",
     ]

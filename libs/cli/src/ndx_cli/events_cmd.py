@@ -222,7 +222,11 @@ def events_replay(
 
     summary = _run(run())
     for r in summary.routes:
-        create = f"create with {r.target_partitions} partitions" if r.created else "exists"
+        if r.created:
+            verb = "would be created" if summary.dry_run else "created"
+            create = f"{verb} with {r.target_partitions} partitions"
+        else:
+            create = "exists"
         click.echo(
             f"{r.source} -> {r.target}: {r.records:,} records, {r.bytes:,} bytes; "
             f"{create}; {r.placement}"
