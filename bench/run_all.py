@@ -10,6 +10,7 @@ HERE = Path(__file__).parent
 BENCHMARKS = [
     ["bench_seed.py", "--citizens", "1000000"],
     ["bench_outbox.py", "--events", "100000"],
+    ["bench_replay.py", "--events", "100000"],
     ["bench_registry.py", "--citizens", "100000", "--seconds", "10"],
     ["bench_verify.py", "--citizens", "100000", "--seconds", "10"],
     ["bench_gateway.py", "--citizens", "100000", "--seconds", "10", "--workers", "1"],

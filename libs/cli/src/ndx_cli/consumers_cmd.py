@@ -9,7 +9,7 @@ import click
 
 @click.group()
 def consumers() -> None:
-    """Consumer groups: progress and lag."""
+    """Consumer groups: progress, lag, and moving their offsets."""
 
 
 @consumers.command("status")
@@ -43,3 +43,59 @@ def consumers_status(group_id: str, as_json: bool) -> None:
             click.echo(f"{r.topic}[{r.partition}] committed={r.committed} end={r.end} lag={r.lag}")
     if not as_json:
         click.echo(f"total lag: {sum(r.lag for r in rows)}")
+
+
+@consumers.command("reset")
+@click.option("--group", "group_id", required=True, help="Consumer group id.")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    help="earliest, latest, or a time: ISO-8601 (local time without a zone) or a duration "
+    "ago (30m, 2h, 7d); a time means the first offset at or after it.",
+)
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    help="Reset every partition of this topic; repeatable (default: where the group committed).",
+)
+@click.option("--dry-run", is_flag=True, help="Show the moves, commit nothing.")
+def consumers_reset(group_id: str, to: str, topics: tuple[str, ...], dry_run: bool) -> None:
+    """Moves GROUP's committed offsets, like kafka-consumer-groups --reset-offsets.
+
+    The group must have no active members: stop its consumers first.
+    """
+    from aiokafka.errors import KafkaError
+
+    from ndx_runtime.settings import ServiceSettings
+
+    from .group_reset import GroupActiveError, Target, reset_offsets
+    from .positions import parse_time
+
+    target: Target
+    if to in ("earliest", "latest"):
+        target = to  # type: ignore[assignment]
+    else:
+        try:
+            target = parse_time(to)
+        except ValueError as e:
+            raise click.BadParameter(f"{e}, or earliest or latest", param_hint="--to") from None
+    bootstrap = ServiceSettings().kafka_bootstrap_servers
+    try:
+        moves = asyncio.run(
+            reset_offsets(bootstrap, group_id, target, topics=topics, dry_run=dry_run)
+        )
+    except (GroupActiveError, LookupError) as e:
+        raise click.ClickException(str(e)) from None
+    except KafkaError as e:
+        raise click.ClickException(f"Kafka: {e!r}") from None
+    for m in moves:
+        old = "-" if m.old is None else str(m.old)
+        click.echo(f"{m.topic}[{m.partition}] {old} -> {m.new}")
+    verb = "would move" if dry_run else "moved"
+    changed = sum(m.old != m.new for m in moves)
+    click.echo(
+        f"{verb} {changed} of {len(moves)} partitions of group {group_id}"
+        + (" (dry run: nothing committed)" if dry_run else "")
+    )

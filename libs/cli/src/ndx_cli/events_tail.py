@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from google.protobuf import json_format
+from google.protobuf.message import Message
 
-from ndx_runtime.envelope import header
+from ndx_runtime.envelope import Headers
 from ndx_runtime.topics import topic_partitions
 
 from .grpc_client import message_class
@@ -30,15 +32,32 @@ def decode_record(record: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
     if record.value is None:
         out["value"] = None  # tombstone
         return out
-    ce_type = header(headers, "ce_type")
-    try:
-        if ce_type is None:
-            raise KeyError(ce_type)
-        msg = message_class(ce_type).FromString(record.value)
-        out["value"] = json_format.MessageToDict(msg, preserving_proto_field_name=True)
-    except Exception:  # unknown type or not protobuf: show the bytes, never drop the record
+    decoded = decode_value(headers, record.value)
+    if decoded is None:  # unknown type or not protobuf: show the bytes, never drop the record
         out["value_base64"] = base64.b64encode(record.value).decode()
+    else:
+        out["value"] = decoded
     return out
+
+
+def decode_value(headers: Headers, value: bytes) -> dict[str, Any] | None:
+    """The value as proto3 JSON when its CloudEvents type (ce_type) is a known message."""
+    ce_type = next((v for k, v in headers if k == "ce_type"), None)
+    cls = _message_class(ce_type) if ce_type else None
+    if cls is None:
+        return None
+    try:
+        return json_format.MessageToDict(cls.FromString(value), preserving_proto_field_name=True)
+    except Exception:  # bytes that do not parse as their declared type
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _message_class(ce_type: bytes) -> type[Message] | None:
+    try:
+        return message_class(ce_type.decode())
+    except (KeyError, UnicodeDecodeError):
+        return None
 
 
 async def tail(

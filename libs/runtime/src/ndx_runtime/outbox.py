@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .batches import Outgoing, send_batches
 from .db import Database, is_sqlite
 from .envelope import Headers
 
@@ -154,40 +155,19 @@ class OutboxRelay:
         return len(rows)
 
     async def _produce(self, rows: Sequence[Row[Any]]) -> None:
-        """Sends the rows as one record batch per partition and waits for every ack.
-
-        Batches keep the per-key order (one key, one partition, batches queued in order) and
-        cost one future per batch instead of one per record.
-        """
+        """Sends the rows as record batches, one key one partition, and waits for every ack."""
         producer = self._producer
-        by_partition: dict[tuple[str, int], list[Row[Any]]] = {}
+        by_partition: dict[tuple[str, int], list[Outgoing]] = {}
         partitions: dict[str, list[int]] = {}
         for row in rows:
             if row.topic not in partitions:
                 partitions[row.topic] = sorted(await producer.partitions_for(row.topic))
             all_partitions = partitions[row.topic]
             partition = self._partitioner(row.key, all_partitions, all_partitions)
-            by_partition.setdefault((row.topic, partition), []).append(row)
-        acks = []
-        for (topic, partition), items in by_partition.items():
-            batch = producer.create_batch()
-            for row in items:
-                headers = decode_headers(row.headers)
-                if batch.append(key=row.key, value=row.value, timestamp=None, headers=headers):
-                    continue
-                if batch.record_count():
-                    acks.append(await producer.send_batch(batch, topic, partition=partition))
-                    batch = producer.create_batch()
-                if not batch.append(key=row.key, value=row.value, timestamp=None, headers=headers):
-                    # Larger than a whole batch: the producer sends it on its own.
-                    acks.append(
-                        await producer.send(
-                            topic, row.value, key=row.key, partition=partition, headers=headers
-                        )
-                    )
-            if batch.record_count():
-                acks.append(await producer.send_batch(batch, topic, partition=partition))
-        await asyncio.gather(*acks)
+            by_partition.setdefault((row.topic, partition), []).append(
+                (row.key, row.value, decode_headers(row.headers))
+            )
+        await asyncio.gather(*await send_batches(producer, by_partition))
 
     async def _lead(self) -> bool:
         """On PostgreSQL only one relay of a service publishes: the holder of an advisory lock."""
