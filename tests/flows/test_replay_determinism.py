@@ -9,13 +9,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import MetaData, func, select
 
 from ndx_business.adapters.tables import metadata as business_tables
 from ndx_business.bootstrap import start as start_business
 from ndx_business.seed import seed_business
+from ndx_cli.consumer_groups import group_status
 from ndx_cli.events_record import record
 from ndx_cli.events_replay import replay
 from ndx_cli.scenario import exchange_targets, run_scenario
@@ -25,7 +24,6 @@ from ndx_land.seed import seed_land
 from ndx_population.adapters.tables import outbox
 from ndx_runtime.digest import state_digest
 from ndx_runtime.service import RunningService
-from ndx_runtime.topics import topic_partitions
 
 from .conftest import SIZES, Exchange
 
@@ -34,22 +32,8 @@ LIFE_EVENTS = 400
 
 async def caught_up(bootstrap: str, group: str, topic: str) -> bool:
     """Whether `group` has committed the end of every partition of `topic`."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    count = await topic_partitions(bootstrap, topic)
-    assert count
-    partitions = [TopicPartition(topic, p) for p in range(count)]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
-    return all((committed[tp].offset if tp in committed else 0) >= ends[tp] for tp in partitions)
+    status = await group_status(bootstrap, group, [topic])
+    return bool(status) and all(p.lag == 0 for p in status if p.topic == topic)
 
 
 async def settle(bootstrap: str, topic: str, *services: RunningService) -> None:
@@ -89,26 +73,20 @@ async def fresh_mirrors(
     urls = {n: f"sqlite+aiosqlite:///{data / n}.db" for n in ("land", "business")}
     await seed_land(urls["land"], SIZES.parcels, SIZES.seed, SIZES.citizens)
     await seed_business(urls["business"], SIZES.enterprises, SIZES.seed, SIZES.citizens)
-    fresh: dict[str, Any] = {"citizen_topic": topic}
-    land = await start_land(
-        exchange.land.settings.model_copy(
+
+    def fresh(service: RunningService, name: str, **own_topic: str) -> Any:
+        return service.settings.model_copy(
             update={
-                **fresh,
-                "database_url": urls["land"],
-                "parcel_topic": f"{topic}.land-out",
-                "consumer_group": f"{topic}.land",
+                "database_url": urls[name],
+                "citizen_topic": topic,
+                "consumer_group": f"{topic}.{name}",
+                **own_topic,
             }
         )
-    )
+
+    land = await start_land(fresh(exchange.land, "land", parcel_topic=f"{topic}.land-out"))
     business = await start_business(
-        exchange.business.settings.model_copy(
-            update={
-                **fresh,
-                "database_url": urls["business"],
-                "enterprise_topic": f"{topic}.business-out",
-                "consumer_group": f"{topic}.business",
-            }
-        )
+        fresh(exchange.business, "business", enterprise_topic=f"{topic}.business-out")
     )
     return land, business
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -86,5 +87,5 @@ async def test_any_changed_value_changes_the_digest(tmp_path: Path) -> None:
 
 
 async def test_sqlite_and_postgresql_agree(tmp_path: Path, postgres_server: Any) -> None:
-    postgres = str(postgres_server.create_database("t_digest_" + tmp_path.name[-8:].lower()))
+    postgres = str(postgres_server.create_database(f"t_digest_{uuid.uuid4().hex[:12]}"))
     assert await digest_of(sqlite(tmp_path, "a"), ROWS) == await digest_of(postgres, ROWS)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
+from ndx_runtime.topics import topic_partitions
 
 
 @dataclass(frozen=True)
@@ -20,14 +23,24 @@ class PartitionLag:
         return self.end - (self.committed or 0)
 
 
-async def group_status(bootstrap: str, group: str) -> list[PartitionLag]:
-    """Committed offsets of `group` against the end of each partition it has committed on."""
+async def group_status(
+    bootstrap: str, group: str, topics: Sequence[str] = ()
+) -> list[PartitionLag]:
+    """Committed offsets of `group` against the end of each partition it has committed on,
+    and of every partition of `topics` (where it has not committed yet too: a partition the
+    group never reached still counts as lag)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        committed = await admin.list_consumer_group_offsets(group)
+        committed = {
+            tp: meta.offset if meta.offset >= 0 else None
+            for tp, meta in (await admin.list_consumer_group_offsets(group)).items()
+        }
     finally:
         await admin.close()
+    for topic in topics:
+        for partition in range(await topic_partitions(bootstrap, topic) or 0):
+            committed.setdefault(TopicPartition(topic, partition), None)
     if not committed:
         return []
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -38,10 +51,8 @@ async def group_status(bootstrap: str, group: str) -> list[PartitionLag]:
         await consumer.stop()
     return sorted(
         (
-            PartitionLag(
-                tp.topic, tp.partition, meta.offset if meta.offset >= 0 else None, ends[tp]
-            )
-            for tp, meta in committed.items()
+            PartitionLag(tp.topic, tp.partition, offset, ends[tp])
+            for tp, offset in committed.items()
         ),
         key=lambda p: (p.topic, p.partition),
     )

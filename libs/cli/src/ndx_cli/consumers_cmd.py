@@ -14,8 +14,14 @@ def consumers() -> None:
 
 @consumers.command("status")
 @click.option("--group", "group_id", required=True, help="Consumer group id.")
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    help="Also every partition of this topic, committed on or not; repeatable.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a partition.")
-def consumers_status(group_id: str, as_json: bool) -> None:
+def consumers_status(group_id: str, topics: tuple[str, ...], as_json: bool) -> None:
     """Committed offset, end offset and lag of GROUP on every partition it reads."""
     import json
 
@@ -23,7 +29,8 @@ def consumers_status(group_id: str, as_json: bool) -> None:
 
     from .consumer_groups import group_status
 
-    rows = asyncio.run(group_status(ServiceSettings().kafka_bootstrap_servers, group_id))
+    bootstrap = ServiceSettings().kafka_bootstrap_servers
+    rows = asyncio.run(group_status(bootstrap, group_id, topics))
     if not rows:
         raise click.ClickException(f"group {group_id!r} has committed no offsets")
     for r in rows:
