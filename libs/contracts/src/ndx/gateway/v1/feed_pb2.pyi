@@ -62,8 +62,8 @@ Global___SubscribeRequest: _TypeAlias = SubscribeRequest  # noqa: Y015
 
 @_typing.final
 class SubscribeResponse(_message.Message):
-    """The events of one audited batch, in feed order (per partition, in the order of the
-    changes). Never empty.
+    """The events of one audited batch (or part of one, when the batch passes 1 MiB), in feed
+    order: per partition, in the order of the changes. Never empty.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
