@@ -29,7 +29,7 @@ UPDATE_CITIZEN = "ndx.population.v1.PopulationService/UpdateCitizen"
 GET_ENTERPRISE = "ndx.business.v1.BusinessRegistryService/GetEnterprise"
 UPDATE_ENTERPRISE = "ndx.business.v1.BusinessRegistryService/UpdateEnterprise"
 
-Call = grpc.aio.UnaryStreamCall[feed_pb2.SubscribeRequest, feed_pb2.FeedEvent]
+Call = grpc.aio.UnaryStreamCall[feed_pb2.SubscribeRequest, feed_pb2.SubscribeResponse]
 
 
 @dataclass
@@ -39,15 +39,21 @@ class Feed:
     call: Call
     start: str
     events: list[feed_pb2.FeedEvent] = field(default_factory=list)
+    # Events of a message already read that were not taken yet (a message carries a batch).
+    pending: list[feed_pb2.FeedEvent] = field(default_factory=list)
+    # How many events each message read carried.
+    sizes: list[int] = field(default_factory=list)
 
     async def take(self, n: int, timeout: float = 20.0) -> list[feed_pb2.FeedEvent]:
         """The next `n` events."""
-        got: list[feed_pb2.FeedEvent] = []
         async with asyncio.timeout(timeout):
-            while len(got) < n:
-                event = await self.call.read()
-                assert event is not grpc.aio.EOF, "the feed ended"
-                got.append(event)
+            while len(self.pending) < n:
+                response = await self.call.read()
+                assert response is not grpc.aio.EOF, "the feed ended"
+                assert response.events, "a message without events"
+                self.sizes.append(len(response.events))
+                self.pending.extend(response.events)
+        got, self.pending = self.pending[:n], self.pending[n:]
         self.events.extend(got)
         return got
 
@@ -83,7 +89,7 @@ def open_call(
     stub = agency.channel.unary_stream(
         SUBSCRIBE,
         request_serializer=feed_pb2.SubscribeRequest.SerializeToString,
-        response_deserializer=feed_pb2.FeedEvent.FromString,
+        response_deserializer=feed_pb2.SubscribeResponse.FromString,
     )
     return stub(request, metadata=md)
 

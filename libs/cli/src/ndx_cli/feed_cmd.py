@@ -92,7 +92,7 @@ async def follow(
     stub = channel.unary_stream(
         SUBSCRIBE,
         request_serializer=feed_pb2.SubscribeRequest.SerializeToString,
-        response_deserializer=feed_pb2.FeedEvent.FromString,
+        response_deserializer=feed_pb2.SubscribeResponse.FromString,
     )
     call = stub(request, metadata=metadata)
     opened = dict(await call.initial_metadata() or ())
@@ -100,11 +100,12 @@ async def follow(
         click.echo(f"feed open; start cursor: {opened[CURSOR]}", err=True)
     seen = 0
     try:
-        async for event in call:
-            yield json.dumps(as_json(event), ensure_ascii=False, indent=None if compact else 2)
-            seen += 1
-            if max_events is not None and seen >= max_events:
-                return
+        async for response in call:
+            for event in response.events:
+                yield json.dumps(as_json(event), ensure_ascii=False, indent=None if compact else 2)
+                seen += 1
+                if max_events is not None and seen >= max_events:
+                    return
     finally:
         call.cancel()
 

@@ -169,3 +169,22 @@ def test_verify_only_fields_can_be_claimed_not_read(policy: Policy) -> None:
     assert policy.claimable(grant, citizen, ["date_of_birth"])
     assert not policy.readable(grant, citizen).grants(["date_of_birth"])
     assert not policy.claimable(grant, citizen, ["religion"])
+
+
+def test_a_field_set_that_changes_is_not_cut_by_its_earlier_plans() -> None:
+    grant = FieldSet()
+    grant.add(["citizen_id"])
+    resources = ["ndx.population.v1.Citizen"]
+    grants = {"ndx.population.v1.Citizen": grant}
+
+    def fresh() -> citizen_pb2.Citizen:
+        return citizen_pb2.Citizen(citizen_id="001190012345", full_name="Nguyễn Thị Lan")
+
+    first, second = fresh(), fresh()
+    assert project(first, resources, grants) == ["ndx.population.v1.Citizen.full_name"]
+    assert project(second, resources, grants) == ["ndx.population.v1.Citizen.full_name"]
+    assert not second.full_name
+    grant.add(["full_name"])
+    third = fresh()
+    assert project(third, resources, grants) == []
+    assert third.full_name == "Nguyễn Thị Lan"

@@ -119,8 +119,8 @@ class FeedService:
             try:
                 # Sent at once: the subscriber knows the feed is open, and where it starts.
                 await context.send_initial_metadata(((CURSOR, subscription.reader.cursor()),))
-                async for events in subscription.batches():
-                    for data in events:
+                async for responses in subscription.batches():
+                    for data in responses:
                         yield data
             except Refused as refusal:
                 # The policy no longer grants the feed: a new decision, audited on its own.

@@ -1,23 +1,23 @@
 """One open feed: records read from the aggregate's topic, each cut to the grant in force,
-the visible ones audited (one record a batch) before they are sent, each with the cursor
-that resumes the feed right after it."""
+the visible ones audited (one record a batch) and then sent together in one stream message,
+each event with the cursor that resumes the feed right after it."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import grpc
 import structlog
-from google.protobuf import any_pb2, message_factory
+from google.protobuf import message_factory
 from google.protobuf.descriptor_pool import DescriptorPool
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from ndx.gateway.v1 import audit_pb2, feed_pb2
-from ndx_runtime.envelope import header
 from ndx_runtime.grpc_errors import rich_status
 
 from ..admission import Caller, Refused, denial, seal
@@ -32,6 +32,10 @@ log = structlog.get_logger(__name__)
 
 # How long a feed waits for records before it looks again whether the gateway is stopping.
 POLL_MS = 200
+# A batch's events go out in one stream message, unless that would grow past this: well under
+# the 4 MiB a gRPC client accepts by default, whatever the batch and fetch sizes.
+MESSAGE_BYTES = 1024 * 1024
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ShuttingDown(Exception):
@@ -40,12 +44,14 @@ class ShuttingDown(Exception):
 
 @dataclass
 class Batch:
-    """Serialized FeedEvents ready to send, and what the audit record says about them."""
+    """Serialized SubscribeResponses ready to send (one, unless the batch is very large), and
+    what the audit record says about their events."""
 
-    events: list[bytes]
-    subjects: dict[tuple[str, str], None]
-    kept: set[str]
-    removed: set[str]
+    responses: list[bytes] = field(default_factory=list)
+    events: int = 0
+    subjects: dict[tuple[str, str], None] = field(default_factory=dict)
+    kept: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)
 
 
 class Subscription:
@@ -67,14 +73,18 @@ class Subscription:
         self.reader = reader
         self.policy = policy
         self.audit = audit
-        self.event_cls = message_factory.GetMessageClass(pool.FindMessageTypeByName(feed.event))
+        descriptor = pool.FindMessageTypeByName(feed.event)
+        self.event_cls = message_factory.GetMessageClass(descriptor)
+        # Packed by hand into each FeedEvent's Any: the cut event is serialized once.
+        self.type_url = f"type.googleapis.com/{descriptor.full_name}"
         self.trace_id = trace_id
         self.batch_size = batch_size
         self.closing = closing
 
     async def batches(self) -> AsyncIterator[list[bytes]]:
-        """Audited batches of serialized FeedEvents, until the gateway stops (ShuttingDown),
-        the policy stops granting the feed (Refused) or the audit log fails (FailClosed)."""
+        """Audited batches, each as the serialized SubscribeResponses that carry it, until the
+        gateway stops (ShuttingDown), the policy stops granting the feed (Refused) or the audit
+        log fails (FailClosed)."""
         while not self.closing.is_set():
             records = await self.reader.next_batch(timeout_ms=POLL_MS, max_records=self.batch_size)
             if not records:
@@ -90,47 +100,54 @@ class Subscription:
             batch = self._cut(records, policy, decision.grant)
             if batch.events:
                 await self._audit(batch, policy, decision.rule)
-                yield batch.events
+                yield batch.responses
         raise ShuttingDown()
 
     def _cut(self, records: list[Record], policy: Policy, grant: Grant) -> Batch:
-        batch = Batch([], {}, set(), set())
+        batch = Batch()
+        response = feed_pb2.SubscribeResponse()
+        size = 0
+        reader, aggregate, key = self.reader, self.feed.aggregate, self.feed.key
         for record in records:
-            self.reader.advance(record)
-            event = self._decode(record)
+            reader.advance(record)
+            ce_id, ce_type, ce_time = _ce_headers(record)
+            event = self._decode(record, ce_type)
             if event is None:
                 continue
             change = visible_change(event, policy.resources, grant.read)
             if change is None:
                 continue
-            subject = str(getattr(event, self.feed.key))
-            batch.subjects[(self.feed.aggregate, subject)] = None
+            subject = str(getattr(event, key))
+            batch.subjects[(aggregate, subject)] = None
             collect(event, batch.subjects)
             batch.kept |= change.kept
             batch.removed |= change.removed
-            packed = any_pb2.Any()
-            packed.Pack(event)
-            batch.events.append(
-                feed_pb2.FeedEvent(
-                    cursor=self.reader.cursor(),
-                    event_id=header(record.headers, "ce_id")
-                    or f"{record.topic}/{record.partition}/{record.offset}",
-                    type=self.feed.event,
-                    time=_time(record, event),
-                    subject=subject,
-                    change=packed,
-                    fields_redacted=sorted(change.removed),
-                ).SerializeToString()
-            )
+            out = response.events.add()
+            # The cursor of this event (the position right after it), encoded only for the
+            # events that are sent.
+            out.cursor = reader.cursor()
+            out.event_id = ce_id or f"{record.topic}/{record.partition}/{record.offset}"
+            out.type = self.feed.event
+            _set_time(out.time, ce_time, record, event)
+            out.subject = subject
+            out.change.type_url = self.type_url
+            out.change.value = value = event.SerializeToString()
+            out.fields_redacted.extend(sorted(change.removed))
+            batch.events += 1
+            size += len(value) + 256
+            if size >= MESSAGE_BYTES:
+                batch.responses.append(response.SerializeToString())
+                response, size = feed_pb2.SubscribeResponse(), 0
+        if response.events:
+            batch.responses.append(response.SerializeToString())
         return batch
 
-    def _decode(self, record: Record) -> Message | None:
+    def _decode(self, record: Record, kind: str | None) -> Message | None:
         """The change event of a record; None for a tombstone (a delete was already sent),
         another type, or a record that is not one (logged: the registry's dead letters have
         it)."""
         if record.value is None:
             return None
-        kind = header(record.headers, "ce_type")
         if kind is not None and kind != self.feed.event:
             return None
         try:
@@ -169,21 +186,43 @@ class Subscription:
         await self.reader.close()
 
 
-def _time(record: Record, event: Message) -> Timestamp:
+def _ce_headers(record: Record) -> tuple[str | None, str | None, str | None]:
+    """The CloudEvents id, type and time of a record (the first of each), in one pass."""
+    ce_id = ce_type = ce_time = None
+    for name, value in record.headers or ():
+        if name == "ce_id":
+            ce_id = ce_id or value.decode()
+        elif name == "ce_type":
+            ce_type = ce_type or value.decode()
+        elif name == "ce_time":
+            ce_time = ce_time or value.decode()
+    return ce_id, ce_type, ce_time
+
+
+def _set_time(stamp: Timestamp, ce_time: str | None, record: Record, event: Message) -> None:
     """When the change was made: the CloudEvents time, else the event's, else the record's."""
-    stamp = Timestamp()
-    ce_time = header(record.headers, "ce_time")
     if ce_time is not None:
         try:
+            # fromisoformat is many times faster than Timestamp.FromJsonString; the latter
+            # still reads what it cannot (more than microseconds).
+            at = datetime.fromisoformat(ce_time)
+        except ValueError:
+            at = None
+        if at is not None and at.tzinfo is not None:
+            delta = at - _EPOCH
+            stamp.seconds = delta.days * 86_400 + delta.seconds
+            stamp.nanos = delta.microseconds * 1000
+            return
+        try:
             stamp.FromJsonString(ce_time)
-            return stamp
+            return
         except ValueError:
             pass
     changed = getattr(event, "change_time", None)
     if isinstance(changed, Timestamp) and changed.ByteSize():
-        return changed
+        stamp.CopyFrom(changed)
+        return
     stamp.FromMilliseconds(record.timestamp)
-    return stamp
 
 
 def shutting_down() -> grpc.Status:

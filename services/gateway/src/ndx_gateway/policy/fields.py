@@ -8,6 +8,7 @@ message (`ndx.population.v1.Citizen.*`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.descriptor_pool import DescriptorPool
@@ -17,6 +18,9 @@ from google.protobuf.descriptor_pool import DescriptorPool
 class FieldSet:
     fields: dict[str, FieldSet | None] = field(default_factory=dict)
     everything: bool = False
+    # What cutting a message to this set does, by its path and the fields it has: filled by
+    # the projection as it meets messages, emptied when the set changes.
+    plans: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def grants(self, path: list[str]) -> bool:
         """Whether the whole of `path` (field names from the root message) is granted."""
@@ -32,6 +36,7 @@ class FieldSet:
 
     def add(self, path: list[str]) -> None:
         """Grants `path`; an empty path grants everything."""
+        self.plans.clear()
         if self.everything:
             return
         if not path:

@@ -68,19 +68,55 @@ def _reaches(descriptor: Descriptor, resources: frozenset[str]) -> bool:
     return False
 
 
+# Plans kept per field set: the presence patterns of real messages are few, but a bound keeps
+# an odd stream of them from growing memory.
+MAX_PLANS = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    clear: tuple[str, ...]  # fields to clear
+    removed: tuple[str, ...]  # their paths
+    kept: tuple[str, ...]  # paths of the fields kept whole
+    # (index in ListFields, repeated, sub-set, path) of the fields cut further down.
+    nested: tuple[tuple[int, bool, FieldSet, str], ...]
+
+
 def _cut(message: Message, rule: FieldSet, result: Projection, path: str) -> None:
-    for fd, value in message.ListFields():
+    present = message.ListFields()
+    # Cutting decides by field name only: messages of one path with the same fields present
+    # are cut the same way, so the decisions are made once (every event of a feed, every
+    # item of a list).
+    key = (path, tuple([fd.number for fd, _ in present]))
+    plan = rule.plans.get(key)
+    if plan is None:
+        plan = _plan(rule, path, [fd for fd, _ in present])
+        if len(rule.plans) < MAX_PLANS:
+            rule.plans[key] = plan
+    for name in plan.clear:
+        message.ClearField(name)
+    result.removed.update(plan.removed)
+    result.kept.update(plan.kept)
+    for index, repeated, sub, here in plan.nested:
+        value = present[index][1]
+        for item in value if repeated else [value]:
+            _cut(item, sub, result, here)
+
+
+def _plan(rule: FieldSet, path: str, present: list[FieldDescriptor]) -> _Plan:
+    clear: list[str] = []
+    removed: list[str] = []
+    kept: list[str] = []
+    nested: list[tuple[int, bool, FieldSet, str]] = []
+    for index, fd in enumerate(present):
         here = f"{path}.{fd.name}"
         if rule.everything:
-            result.kept.add(here)
-            continue
-        if fd.name not in rule.fields:
-            message.ClearField(fd.name)
-            result.removed.add(here)
-            continue
-        sub = rule.fields[fd.name]
-        if sub is not None and fd.type == FieldDescriptor.TYPE_MESSAGE:
-            for item in value if fd.is_repeated else [value]:
-                _cut(item, sub, result, here)
+            kept.append(here)
+        elif fd.name not in rule.fields:
+            clear.append(fd.name)
+            removed.append(here)
+        elif (sub := rule.fields[fd.name]) is not None and fd.type == FieldDescriptor.TYPE_MESSAGE:
+            nested.append((index, fd.is_repeated, sub, here))
         else:
-            result.kept.add(here)
+            kept.append(here)
+    return _Plan(tuple(clear), tuple(removed), tuple(kept), tuple(nested))

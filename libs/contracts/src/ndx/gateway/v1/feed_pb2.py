@@ -26,7 +26,7 @@ from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19ndx/gateway/v1/feed.proto\x12\x0endx.gateway.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x01\n\x10SubscribeRequest\x12\x11\n\taggregate\x18\x01 \x01(\t\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x10\n\x06\x63ursor\x18\x03 \x01(\tH\x00\x12\x30\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x42\x06\n\x04\x66rom\"\xb5\x01\n\tFeedEvent\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12$\n\x06\x63hange\x18\x06 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x17\n\x0f\x66ields_redacted\x18\x07 \x03(\t2Y\n\x0b\x46\x65\x65\x64Service\x12J\n\tSubscribe\x12 .ndx.gateway.v1.SubscribeRequest\x1a\x19.ndx.gateway.v1.FeedEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19ndx/gateway/v1/feed.proto\x12\x0endx.gateway.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x01\n\x10SubscribeRequest\x12\x11\n\taggregate\x18\x01 \x01(\t\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x10\n\x06\x63ursor\x18\x03 \x01(\tH\x00\x12\x30\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x42\x06\n\x04\x66rom\">\n\x11SubscribeResponse\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x19.ndx.gateway.v1.FeedEvent\"\xb5\x01\n\tFeedEvent\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12$\n\x06\x63hange\x18\x06 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x17\n\x0f\x66ields_redacted\x18\x07 \x03(\t2a\n\x0b\x46\x65\x65\x64Service\x12R\n\tSubscribe\x12 .ndx.gateway.v1.SubscribeRequest\x1a!.ndx.gateway.v1.SubscribeResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,8 +35,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SUBSCRIBEREQUEST']._serialized_start=106
   _globals['_SUBSCRIBEREQUEST']._serialized_end=236
-  _globals['_FEEDEVENT']._serialized_start=239
-  _globals['_FEEDEVENT']._serialized_end=420
-  _globals['_FEEDSERVICE']._serialized_start=422
-  _globals['_FEEDSERVICE']._serialized_end=511
+  _globals['_SUBSCRIBERESPONSE']._serialized_start=238
+  _globals['_SUBSCRIBERESPONSE']._serialized_end=300
+  _globals['_FEEDEVENT']._serialized_start=303
+  _globals['_FEEDEVENT']._serialized_end=484
+  _globals['_FEEDSERVICE']._serialized_start=486
+  _globals['_FEEDSERVICE']._serialized_end=583
 # @@protoc_insertion_point(module_scope)

@@ -61,6 +61,34 @@ class SubscribeRequest(_message.Message):
 Global___SubscribeRequest: _TypeAlias = SubscribeRequest  # noqa: Y015
 
 @_typing.final
+class SubscribeResponse(_message.Message):
+    """The events of one audited batch (or part of one, when the batch passes 1 MiB), in feed
+    order: per partition, in the order of the changes. Never empty.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___FeedEvent]:
+        """Each with its own cursor: resuming from the cursor of any event goes on right after it;
+        the last one's resumes after the whole message.
+        """
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[Global___FeedEvent] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubscribeResponse: _TypeAlias = SubscribeResponse  # noqa: Y015
+
+@_typing.final
 class FeedEvent(_message.Message):
     """One change, as much of it as the purpose may read."""
 

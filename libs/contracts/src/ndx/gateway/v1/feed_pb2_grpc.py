@@ -29,6 +29,8 @@ class FeedServiceStub:
     """Change notifications for agencies: the change events of one aggregate (citizens, parcels,
     enterprises), each cut to the fields the agency's purpose may read. An event whose visible
     fields did not change is not delivered. Every delivered event is audited like a lookup.
+    Events come many to a stream message (one message per audited batch): one message per event
+    would cost more than the event itself.
     """
 
     def __init__(self, channel):
@@ -40,7 +42,7 @@ class FeedServiceStub:
         self.Subscribe = channel.unary_stream(
                 '/ndx.gateway.v1.FeedService/Subscribe',
                 request_serializer=ndx_dot_gateway_dot_v1_dot_feed__pb2.SubscribeRequest.SerializeToString,
-                response_deserializer=ndx_dot_gateway_dot_v1_dot_feed__pb2.FeedEvent.FromString,
+                response_deserializer=ndx_dot_gateway_dot_v1_dot_feed__pb2.SubscribeResponse.FromString,
                 _registered_method=True)
 
 
@@ -48,6 +50,8 @@ class FeedServiceServicer:
     """Change notifications for agencies: the change events of one aggregate (citizens, parcels,
     enterprises), each cut to the fields the agency's purpose may read. An event whose visible
     fields did not change is not delivered. Every delivered event is audited like a lookup.
+    Events come many to a stream message (one message per audited batch): one message per event
+    would cost more than the event itself.
     """
 
     def Subscribe(self, request, context):
@@ -69,7 +73,7 @@ def add_FeedServiceServicer_to_server(servicer, server):
             'Subscribe': grpc.unary_stream_rpc_method_handler(
                     servicer.Subscribe,
                     request_deserializer=ndx_dot_gateway_dot_v1_dot_feed__pb2.SubscribeRequest.FromString,
-                    response_serializer=ndx_dot_gateway_dot_v1_dot_feed__pb2.FeedEvent.SerializeToString,
+                    response_serializer=ndx_dot_gateway_dot_v1_dot_feed__pb2.SubscribeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -83,6 +87,8 @@ class FeedService:
     """Change notifications for agencies: the change events of one aggregate (citizens, parcels,
     enterprises), each cut to the fields the agency's purpose may read. An event whose visible
     fields did not change is not delivered. Every delivered event is audited like a lookup.
+    Events come many to a stream message (one message per audited batch): one message per event
+    would cost more than the event itself.
     """
 
     @staticmethod
@@ -101,7 +107,7 @@ class FeedService:
             target,
             '/ndx.gateway.v1.FeedService/Subscribe',
             ndx_dot_gateway_dot_v1_dot_feed__pb2.SubscribeRequest.SerializeToString,
-            ndx_dot_gateway_dot_v1_dot_feed__pb2.FeedEvent.FromString,
+            ndx_dot_gateway_dot_v1_dot_feed__pb2.SubscribeResponse.FromString,
             options,
             channel_credentials,
             insecure,

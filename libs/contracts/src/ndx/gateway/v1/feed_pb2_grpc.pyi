@@ -30,13 +30,15 @@ class FeedServiceStub:
     """Change notifications for agencies: the change events of one aggregate (citizens, parcels,
     enterprises), each cut to the fields the agency's purpose may read. An event whose visible
     fields did not change is not delivered. Every delivered event is audited like a lookup.
+    Events come many to a stream message (one message per audited batch): one message per event
+    would cost more than the event itself.
     """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> FeedServiceAsyncStub: ...
-    Subscribe: _grpc.UnaryStreamMultiCallable[_feed_pb2.SubscribeRequest, _feed_pb2.FeedEvent]
+    Subscribe: _grpc.UnaryStreamMultiCallable[_feed_pb2.SubscribeRequest, _feed_pb2.SubscribeResponse]
     """Follows the changes of one aggregate from a cursor, a time, or now, until the caller
     cancels. PERMISSION_DENIED when the purpose grants no feed of the aggregate;
     INVALID_ARGUMENT for an unknown aggregate or a cursor this feed did not issue;
@@ -51,10 +53,12 @@ class FeedServiceAsyncStub(FeedServiceStub):
     """Change notifications for agencies: the change events of one aggregate (citizens, parcels,
     enterprises), each cut to the fields the agency's purpose may read. An event whose visible
     fields did not change is not delivered. Every delivered event is audited like a lookup.
+    Events come many to a stream message (one message per audited batch): one message per event
+    would cost more than the event itself.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
-    Subscribe: _aio.UnaryStreamMultiCallable[_feed_pb2.SubscribeRequest, _feed_pb2.FeedEvent]  # type: ignore[assignment]
+    Subscribe: _aio.UnaryStreamMultiCallable[_feed_pb2.SubscribeRequest, _feed_pb2.SubscribeResponse]  # type: ignore[assignment]
     """Follows the changes of one aggregate from a cursor, a time, or now, until the caller
     cancels. PERMISSION_DENIED when the purpose grants no feed of the aggregate;
     INVALID_ARGUMENT for an unknown aggregate or a cursor this feed did not issue;
@@ -68,6 +72,8 @@ class FeedServiceServicer(metaclass=_abc_1.ABCMeta):
     """Change notifications for agencies: the change events of one aggregate (citizens, parcels,
     enterprises), each cut to the fields the agency's purpose may read. An event whose visible
     fields did not change is not delivered. Every delivered event is audited like a lookup.
+    Events come many to a stream message (one message per audited batch): one message per event
+    would cost more than the event itself.
     """
 
     @_abc_1.abstractmethod
@@ -75,7 +81,7 @@ class FeedServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _feed_pb2.SubscribeRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_feed_pb2.FeedEvent], _abc.AsyncIterator[_feed_pb2.FeedEvent]]:
+    ) -> _typing.Union[_abc.Iterator[_feed_pb2.SubscribeResponse], _abc.AsyncIterator[_feed_pb2.SubscribeResponse]]:
         """Follows the changes of one aggregate from a cursor, a time, or now, until the caller
         cancels. PERMISSION_DENIED when the purpose grants no feed of the aggregate;
         INVALID_ARGUMENT for an unknown aggregate or a cursor this feed did not issue;
