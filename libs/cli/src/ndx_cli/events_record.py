@@ -13,11 +13,12 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from ndx_runtime.kafka import offsets_at, timestamp_ms
 from ndx_runtime.topics import topic_partitions
 
 from .event_file import RecordedEvent, gzipped, open_write, to_line
 from .events_tail import decode_value
-from .positions import Position, millis
+from .positions import Position
 
 # (offsets read so far, offsets to read in all; None when following)
 Progress = Callable[[int, int | None], None]
@@ -101,7 +102,7 @@ async def record(
         partial = path.with_name(path.name + ".partial")
         with open_write(partial, compress=gzipped(path)) as out:
             copy = _Copy(consumer, out, counts, parts, keys, types, decode, on_progress)
-            copy.end_ms = millis(end) if isinstance(end, datetime) else None
+            copy.end_ms = timestamp_ms(end) if isinstance(end, datetime) else None
             await copy.run(idle_timeout if follow else None, stop)
         partial.replace(path)
     finally:
@@ -134,15 +135,11 @@ async def _ranges(
     begins = await consumer.beginning_offsets(tps)
     ends = await consumer.end_offsets(tps)
 
-    async def at_time(when: datetime) -> dict[TopicPartition, int | None]:
-        found = await consumer.offsets_for_times({tp: millis(when) for tp in tps})
-        return {tp: (f.offset if f is not None else None) for tp, f in found.items()}
-
     firsts: dict[TopicPartition, int]
     if start is None:
         firsts = dict(begins)
     elif isinstance(start, datetime):
-        firsts = {tp: ends[tp] if o is None else o for tp, o in (await at_time(start)).items()}
+        firsts = await offsets_at(consumer, start, ends)
     else:
         firsts = {tp: max(start, begins[tp]) for tp in tps}
     stops: dict[TopicPartition, int | None]
@@ -150,10 +147,7 @@ async def _ranges(
         stops = {tp: None if follow else ends[tp] for tp in tps}
     elif isinstance(end, datetime):
         # No record at or after `end` yet: bounded, the end now; following, the time check.
-        stops = {
-            tp: o if o is not None else (None if follow else ends[tp])
-            for tp, o in (await at_time(end)).items()
-        }
+        stops = await offsets_at(consumer, end, {tp: None if follow else ends[tp] for tp in tps})
     else:
         stops = {tp: end if follow else min(end, ends[tp]) for tp in tps}
     # An offset beyond the end cannot be sought (the consumer would reset): seek to the end

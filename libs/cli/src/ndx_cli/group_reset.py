@@ -13,9 +13,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata
 
+from ndx_runtime.kafka import offsets_at
 from ndx_runtime.topics import topic_partitions
-
-from .positions import millis
 
 Target = Literal["earliest", "latest"] | datetime
 
@@ -119,6 +118,5 @@ async def _offsets(
         return ends
     if not isinstance(to, datetime):
         raise ValueError(f"reset to earliest, latest or a time, not {to!r}")
-    found = await consumer.offsets_for_times({tp: millis(to) for tp in tps})
     # No record at or after the time: the end, as Kafka's tool does.
-    return {tp: ends[tp] if f is None else f.offset for tp, f in found.items()}
+    return await offsets_at(consumer, to, ends)

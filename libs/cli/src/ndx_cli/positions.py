@@ -39,8 +39,3 @@ def parse_position(text: str) -> Position:
         return parse_time(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a position: expected {EXPECTED}") from None
-
-
-def millis(when: datetime) -> int:
-    """A time as Kafka timestamps count it: milliseconds since the epoch."""
-    return int(when.timestamp() * 1000)

@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from .topics import topic_partitions
+
+D = TypeVar("D")
+
+
+def timestamp_ms(when: datetime) -> int:
+    """A time as Kafka timestamps count it: milliseconds since the epoch."""
+    return int(when.timestamp() * 1000)
+
+
+async def offsets_at(
+    consumer: AIOKafkaConsumer, when: datetime, otherwise: Mapping[TopicPartition, D]
+) -> dict[TopicPartition, int | D]:
+    """The first offset at or after `when` in each partition of `otherwise` (Kafka's
+    offsets-for-times), or its value there when no record is that recent."""
+    found = await consumer.offsets_for_times({tp: timestamp_ms(when) for tp in otherwise})
+    return {tp: otherwise[tp] if at is None else at.offset for tp, at in found.items()}
 
 
 def create_producer(

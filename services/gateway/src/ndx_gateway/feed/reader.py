@@ -11,6 +11,8 @@ from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from ndx_runtime.kafka import offsets_at
+
 from .cursor import Cursor
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
@@ -87,16 +89,12 @@ class TopicReader:
 async def _start_offsets(
     consumer: AIOKafkaConsumer, tps: list[TopicPartition], start: Start
 ) -> dict[int, int]:
-    ends = {tp.partition: o for tp, o in (await consumer.end_offsets(tps)).items()}
+    end_offsets = await consumer.end_offsets(tps)
+    ends = {tp.partition: o for tp, o in end_offsets.items()}
     if start.time is not None:
-        found = await consumer.offsets_for_times(
-            {tp: int(start.time.timestamp() * 1000) for tp in tps}
-        )
         # No record at or after the time in a partition: from its end.
-        return {
-            tp.partition: ends[tp.partition] if at is None else at.offset
-            for tp, at in found.items()
-        }
+        found = await offsets_at(consumer, start.time, end_offsets)
+        return {tp.partition: o for tp, o in found.items()}
     if start.cursor is None:
         return ends
     firsts = {tp.partition: o for tp, o in (await consumer.beginning_offsets(tps)).items()}
