@@ -23,13 +23,12 @@ from ndx_business.seed import seed_business
 from ndx_land.bootstrap import start as start_land
 from ndx_land.config import LandSettings
 from ndx_land.seed import seed_land
-from ndx_population.adapters.bulk_load import load_rows
-from ndx_population.adapters.tables import metadata as population_metadata
+from ndx_population.adapters.bulk_load import create_schema, load_rows
 from ndx_population.bootstrap import start as start_population
 from ndx_population.config import PopulationSettings
 from ndx_population.gateway_verifier import GatewayCitizenVerifier, citizen_verifier
 from ndx_population.seed.parallel import rows_from_child
-from ndx_runtime.db import Database, create_schema
+from ndx_runtime.db import Database
 from ndx_runtime.service import RunningService
 from ndx_runtime.tls import channel_credentials
 
@@ -126,7 +125,7 @@ class Exchange:
 async def seed_population(url: str, sizes: Sizes) -> None:
     db = Database.from_url(url)
     try:
-        await create_schema(db.engine, population_metadata)
+        await create_schema(db.engine)
         await load_rows(
             db.engine, rows_from_child(sizes.seed, sizes.citizens, db.engine.dialect.name)
         )

@@ -11,14 +11,13 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Table, func, inspect, select
 
-from ndx_population.adapters.bulk_load import load_rows
+from ndx_population.adapters.bulk_load import create_schema, load_rows
 from ndx_population.adapters.tables import citizens as citizens_table
-from ndx_population.adapters.tables import metadata
 from ndx_population.config import PopulationSettings
 from ndx_population.domain.model import Citizen
 from ndx_population.seed.generator import generate_citizens
 from ndx_population.seed.parallel import rows_from_child
-from ndx_runtime.db import Database, create_schema
+from ndx_runtime.db import Database
 
 
 def _progress() -> Progress:
@@ -45,7 +44,7 @@ async def seed_population(
     """
     db = Database.from_url(database_url or PopulationSettings().database_url)
     try:
-        await create_schema(db.engine, metadata)
+        await create_schema(db.engine)
         async with db.engine.connect() as conn:
             existing = (
                 await conn.execute(select(func.count()).select_from(citizens_table))

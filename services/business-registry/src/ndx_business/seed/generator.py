@@ -17,7 +17,7 @@ from ndx_refdata import Ward, gazetteer
 from ndx_runtime.db import create_engine
 
 from ..adapters.rows import child_rows, enterprise_to_row
-from ..adapters.tables import branches, business_lines, members, metadata, representatives
+from ..adapters.tables import branches, business_lines, members, representatives
 from ..adapters.tables import enterprises as enterprises_table
 from ..domain.model import Enterprise
 from ..domain.values import (
@@ -30,6 +30,7 @@ from ..domain.values import (
     Representative,
 )
 from ..domain.vsic import VSIC_2018
+from ..migrations import MIGRATIONS
 
 _KINDS = (
     (EnterpriseType.SINGLE_MEMBER_LLC, "Công ty TNHH", 0.35),
@@ -214,11 +215,11 @@ async def seed_enterprises(engine: AsyncEngine, enterprises: Iterable[Enterprise
 
 
 async def seed_business(database_url: str, enterprises: int, seed: int, citizens: int) -> int:
-    """Creates the schema and loads sample enterprises; refuses a database that has some."""
+    """Migrates the schema and loads sample enterprises; refuses a database that has some."""
     engine = create_engine(database_url)
     try:
+        await MIGRATIONS.upgrade(engine)
         async with engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
             existing = await conn.execute(select(func.count()).select_from(enterprises_table))
             if existing.scalar_one():
                 raise RuntimeError(f"{database_url} already holds enterprises; seed an empty one")

@@ -21,7 +21,7 @@ from ndx_refdata import gazetteer
 from ndx_runtime.db import create_engine
 
 from ..adapters.rows import child_rows, parcel_to_row
-from ..adapters.tables import holders, land_uses, metadata, mortgages, parcels
+from ..adapters.tables import holders, land_uses, mortgages, parcels
 from ..domain.model import WHOLE, Parcel, parcel_id
 from ..domain.values import (
     Address,
@@ -33,6 +33,7 @@ from ..domain.values import (
     Mortgage,
     RightsHolder,
 )
+from ..migrations import MIGRATIONS
 
 # Mortgagees: credit institutions, by their enterprise tax codes.
 BANKS = (
@@ -192,11 +193,11 @@ async def load_parcels(engine: AsyncEngine, generated: Iterable[Parcel]) -> int:
 
 
 async def seed_land(database_url: str, parcels_: int, seed: int, citizens: int) -> int:
-    """Creates the schema and loads sample parcels; refuses a database that has some."""
+    """Migrates the schema and loads sample parcels; refuses a database that has some."""
     engine = create_engine(database_url)
     try:
+        await MIGRATIONS.upgrade(engine)
         async with engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
             existing = await conn.execute(select(func.count()).select_from(parcels))
             if existing.scalar_one():
                 raise RuntimeError(f"{database_url} already holds parcels; seed an empty one")

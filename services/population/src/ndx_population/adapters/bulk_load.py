@@ -18,11 +18,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ndx_runtime import db
-
 from ..domain.model import Citizen
+from ..migrations import MIGRATIONS
 from .rows import COLUMNS, citizen_to_tuple
-from .tables import citizens, metadata
+from .tables import citizens
 
 Row = tuple[Any, ...]
 
@@ -33,8 +32,8 @@ _SQLITE_LOAD_PRAGMAS = {"synchronous": "OFF", "cache_size": "-131072", "temp_sto
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """Creates the registry's tables and indexes where missing."""
-    await db.create_schema(engine, metadata)
+    """Brings the registry's schema to head (its migrations)."""
+    await MIGRATIONS.upgrade(engine)
 
 
 def _sqlite_day(value: date | None) -> str | None:

@@ -1,0 +1,5 @@
+"""Alembic environment of the business registry, run through ndx_runtime.migrations."""
+
+from ndx_runtime.migrations import run_environment
+
+run_environment()
