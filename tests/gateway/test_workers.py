@@ -1,6 +1,7 @@
 """The gateway as deployed with several workers: `python -m ndx_gateway` with GATEWAY_WORKERS=2
 serves every call audited from whichever worker takes it, the main process builds the data
-tracker's index, and SIGTERM stops them all."""
+tracker's index, the workers share the health port as they share the gRPC port, and SIGTERM
+stops them all."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from ndx.gateway.v1 import data_tracker_pb2
 from ndx_cli.exchange import Exchange
@@ -32,7 +35,7 @@ async def exchange(tmp_path: Path, kafka_bootstrap: str, pki: Path) -> AsyncIter
         await running.stop()
 
 
-def gateway_env(exchange: Exchange, data: Path, port: int) -> dict[str, str]:
+def gateway_env(exchange: Exchange, data: Path, port: int, health: int) -> dict[str, str]:
     settings = exchange.gateway_settings(data)
     return {
         **os.environ,
@@ -47,16 +50,31 @@ def gateway_env(exchange: Exchange, data: Path, port: int) -> dict[str, str]:
         "GATEWAY_TRACKER_CONSUMER_GROUP": settings.tracker_consumer_group,
         "GATEWAY_SHUTDOWN_GRACE_SECONDS": "2",
         "GATEWAY_WORKERS": "2",
+        "GATEWAY_HEALTH_PORT": str(health),
         "GATEWAY_LOG_LEVEL": "WARNING",
     }
+
+
+async def ready_in_a_row(address: str, times: int) -> None:
+    """Waits until `times` probes in a row (fresh connections) find readiness SERVING."""
+    request = health_pb2.HealthCheckRequest(service="readiness")
+    streak = 0
+    async with asyncio.timeout(60):
+        while streak < times:
+            async with grpc.aio.insecure_channel(address) as channel:
+                reply = await health_pb2_grpc.HealthStub(channel).Check(request, timeout=5)
+            serving = reply.status == health_pb2.HealthCheckResponse.SERVING
+            streak = streak + 1 if serving else 0
+            if not serving:
+                await asyncio.sleep(0.2)
 
 
 async def test_workers_serve_audited_calls_and_the_main_process_indexes(
     exchange: Exchange, tmp_path: Path
 ) -> None:
-    port = free_port()
+    port, health = free_port(), free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ndx_gateway", env=gateway_env(exchange, tmp_path, port)
+        sys.executable, "-m", "ndx_gateway", env=gateway_env(exchange, tmp_path, port, health)
     )
     try:
         [cid] = await exchange.population.db.read(
@@ -93,6 +111,8 @@ async def test_workers_serve_audited_calls_and_the_main_process_indexes(
             await asyncio.sleep(0.2)
         assert len(mine) == 10
         assert {a.agency for a in mine} == {"tax-authority"}
+        # A probe reaches one worker or the other: they all come to say they are ready.
+        await ready_in_a_row(f"127.0.0.1:{health}", 10)
     finally:
         process.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(process.wait(), 60)

@@ -58,6 +58,7 @@ class ServiceHost:
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self._services: list[str] = []
         self._secure = secure
+        self._serving = True
         self.port = 0
 
     def add(self, register: Register, servicer: Any, service_name: str) -> None:
@@ -85,11 +86,20 @@ class ServiceHost:
             self.port = self.server.add_secure_port(address, creds)
         else:
             self.port = self.server.add_insecure_port(address)
+        await self.set_serving(self._serving)
         await self.server.start()
-        for name in ("", *self._services):
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("grpc serving", address=address, port=self.port, services=self._services)
         return self.port
+
+    async def set_serving(self, serving: bool) -> None:
+        """What the health service says of the server ("") and each of its services: readiness
+        mirrored for clients that check health on this port."""
+        self._serving = serving
+        status = health_pb2.HealthCheckResponse.SERVING
+        if not serving:
+            status = health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", *self._services):
+            await self.health.set(name, status)
 
     async def stop(self, grace: float | None = None) -> None:
         """Stops taking calls and lets in-flight ones finish within the grace period."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -11,14 +10,16 @@ from typing import Any, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import MetaData, Table
+from sqlalchemy import Table
 
 from .consumer import EventConsumer
-from .db import Database, create_schema
+from .db import Database
 from .grpc_server import Register, ServiceHost, wait_for_shutdown_signal
 from .kafka import create_producer
 from .logs import configure_logging
+from .migrations import Migrations
 from .outbox import OutboxRelay
+from .probes import Probes, prepare_schema, readiness
 from .settings import ServiceSettings
 from .telemetry import configure_tracing
 from .topics import TopicSpec, ensure_topics
@@ -40,6 +41,7 @@ class RunningService:
     relay: OutboxRelay
     host: ServiceHost
     outbox: Table
+    probes: Probes
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     consumers: list[EventConsumer] = field(default_factory=list)
     # Clients of other services (closed last, once no call can use them).
@@ -61,40 +63,57 @@ class RunningService:
         self.consumers.append(consumer)
 
     async def stop(self) -> None:
-        """Stops consuming and taking calls, drains in-flight RPCs, flushes the outbox, closes
-        clients."""
-        for consumer in self.consumers:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
-        await self.host.stop()
-        with contextlib.suppress(Exception):
-            await self.relay.drain(timeout=self.settings.shutdown_grace_seconds)
+        """Says it is not serving, then stops taking calls and records while in-flight RPCs
+        and batches finish (and commit their offsets) within the grace period, publishes what
+        the outbox holds, and closes clients."""
+        await self.probes.shutting_down()
+        await asyncio.gather(self.host.stop(), *(_quietly(c.stop()) for c in self.consumers))
+        try:
+            published = await self.relay.drain(timeout=self.settings.shutdown_grace_seconds)
+            log.info("outbox flushed", published=published)
+        except Exception as error:
+            # What is left stays in the outbox; the next start publishes it.
+            log.warning("outbox not flushed at shutdown", error=repr(error))
         await self.relay.stop()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         for close in self.clients:
-            with contextlib.suppress(Exception):
-                await close()
+            await _quietly(close())
         await self.producer.stop()
         await self.db.dispose()
+        await self.probes.close()
         log.info("service stopped", service=self.settings.service_name)
+
+
+async def _quietly(step: Awaitable[None]) -> None:
+    """A shutdown step whose failure must not keep the next steps from running."""
+    try:
+        await step
+    except Exception as error:
+        log.warning("shutdown step failed", error=repr(error))
 
 
 async def start_service(
     settings: ServiceSettings,
     *,
-    metadata: MetaData,
+    migrations: Migrations,
     outbox: Table,
     topics: list[TopicSpec],
     secure: bool = True,
 ) -> RunningService:
-    """Connects everything and starts the relay; the caller adds its APIs, then `host.start()`."""
-    db = Database.from_url(settings.database_url)
-    await create_schema(db.engine, metadata)
-    await ensure_topics(settings.kafka_bootstrap_servers, topics)
-    producer = create_producer(settings.kafka_bootstrap_servers, f"ndx-{settings.service_name}")
-    await producer.start()
+    """Opens the health port, brings the schema to head (or waits for it), connects everything
+    and starts the relay and readiness; the caller adds its APIs, then `host.start()`."""
+    probes = await Probes.open(settings)
+    try:
+        db = Database.from_url(settings.database_url)
+        await prepare_schema(settings, db, migrations)
+        await ensure_topics(settings.kafka_bootstrap_servers, topics)
+        producer = create_producer(settings.kafka_bootstrap_servers, f"ndx-{settings.service_name}")
+        await producer.start()
+    except BaseException:
+        await probes.close()
+        raise
     relay = OutboxRelay(
         db,
         outbox,
@@ -103,15 +122,16 @@ async def start_service(
         poll_seconds=settings.outbox_poll_seconds,
     )
     host = ServiceHost(settings, secure=secure)
-    service = RunningService(settings, db, producer, relay, host, outbox)
+    service = RunningService(settings, db, producer, relay, host, outbox, probes)
     service.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+    await probes.follow(readiness(settings, db, migrations, producer, topics[0].name), host)
     return service
 
 
 async def start_registry(
     settings: ServiceSettings,
     *,
-    metadata: MetaData,
+    migrations: Migrations,
     outbox: Table,
     topic: TopicSpec,
     unit_of_work: type[U],
@@ -123,7 +143,7 @@ async def start_registry(
     """Starts a registry: its database, its change topic, the outbox relay, and its gRPC API
     (built by `api` from the running service and a factory of units of work)."""
     service = await start_service(
-        settings, metadata=metadata, outbox=outbox, topics=[topic], secure=secure
+        settings, migrations=migrations, outbox=outbox, topics=[topic], secure=secure
     )
     new_uow = service.unit_of_work(unit_of_work, topic.name)
     service.host.add(register, api(service, new_uow), service_name)

@@ -40,5 +40,14 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     # Seconds in-flight RPCs get to finish after SIGTERM.
     shutdown_grace_seconds: float = 10.0
+    # A plaintext gRPC port serving only grpc.health.v1, for probes (Kubernetes' gRPC probe
+    # presents no client certificate): "" is liveness, "readiness" readiness. None: off.
+    health_port: int | None = None
+    # Readiness (database, Kafka, schema at head) is checked this often, each check this long.
+    readiness_interval_seconds: float = Field(default=5.0, gt=0)
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Apply the schema migrations at start (development); off where a job runs them first
+    # (Kubernetes), and the service waits, not ready, until the schema is at head.
+    migrate_on_start: bool = True
     outbox_batch_size: int = 2000
     outbox_poll_seconds: float = 0.5

@@ -1,14 +1,19 @@
-"""`python -m ndx_business` / `ndx-business`: run the business registry."""
+"""`python -m ndx_business` / `ndx-business [serve|migrate]`: run the business registry,
+or migrate its database."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Sequence
+
+from ndx_runtime.commands import service_main
 
 from .bootstrap import serve
+from .config import BusinessSettings
+from .migrations import MIGRATIONS
 
 
-def main() -> None:
-    asyncio.run(serve())
+def main(argv: Sequence[str] | None = None) -> None:
+    service_main("ndx-business", BusinessSettings, MIGRATIONS, serve, argv)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@ from ndx_runtime.clock import Clock
 from ndx_runtime.service import RunningService, serve_until_signal, start_registry
 from ndx_runtime.topics import entity_topic
 
-from .adapters.tables import inbox, metadata, outbox, representatives
+from .adapters.tables import inbox, outbox, representatives
 from .config import BusinessSettings
 from .entrypoints.grpc_api import BusinessApi
+from .migrations import MIGRATIONS
 from .service_layer import handlers
 from .service_layer.unit_of_work import BusinessUnitOfWork
 from .service_layer.views import BusinessViews
@@ -33,7 +34,7 @@ async def start(
     verifier = citizens if citizens is not None else citizen_verifier(settings)
     service, new_uow = await start_registry(
         settings,
-        metadata=metadata,
+        migrations=MIGRATIONS,
         outbox=outbox,
         topic=entity_topic(settings.enterprise_topic, settings.topic_partitions),
         unit_of_work=BusinessUnitOfWork,

@@ -15,9 +15,10 @@ from aiokafka import AIOKafkaProducer
 
 from ndx_runtime.consumer import EventConsumer
 from ndx_runtime.contracts import load_contracts
-from ndx_runtime.db import Database, create_schema
+from ndx_runtime.db import Database
 from ndx_runtime.grpc_server import ServiceHost
 from ndx_runtime.kafka import create_producer
+from ndx_runtime.probes import Probes, prepare_schema, readiness
 from ndx_runtime.tls import channel_credentials
 from ndx_runtime.topics import TopicSpec, ensure_topics
 
@@ -25,13 +26,14 @@ from .admission import Admission
 from .audit.log import AuditLog
 from .config import GatewaySettings
 from .feed.service import FeedService
+from .migrations import MIGRATIONS
 from .policy import FEED_METHOD
 from .policy_source import PolicySource
 from .proxy import Gateway
 from .quota import Quotas
 from .routes import RouteTable, local_route, upstream_routes
 from .tracker.api import DataTracker
-from .tracker.index import AuditIndex, metadata
+from .tracker.index import AuditIndex
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +60,7 @@ class RunningGateway:
     db: Database
     channels: list[grpc.aio.Channel]
     feeds: FeedService
+    probes: Probes
     consumer: EventConsumer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -66,6 +69,7 @@ class RunningGateway:
         return self.host.port
 
     async def stop(self) -> None:
+        await self.probes.shutting_down()
         # Open feeds never end by themselves: they end first, while the audit log still works.
         await self.feeds.close()
         if self.consumer is not None:
@@ -79,6 +83,7 @@ class RunningGateway:
         if not await _within(self.producer.stop(), "audit producer"):
             await self.producer.client.close()
         await self.db.dispose()
+        await self.probes.close()
         log.info("gateway stopped")
 
 
@@ -124,7 +129,7 @@ class RunningIndexer:
 async def start_indexer(settings: GatewaySettings) -> RunningIndexer:
     await ensure_topics(settings.kafka_bootstrap_servers, [audit_topic(settings)])
     db = Database.from_url(settings.database_url)
-    await create_schema(db.engine, metadata)
+    await prepare_schema(settings, db, MIGRATIONS)
     consumer = tracker_consumer(settings, AuditIndex(db))
     await consumer.start()
     log.info("audit indexer running", topic=settings.audit_topic)
@@ -135,7 +140,21 @@ async def start(
     settings: GatewaySettings, *, index_audit: bool = True, instance: str | None = None
 ) -> RunningGateway:
     """Starts a gateway process; `index_audit` makes it also build the data tracker's index
-    (one process per deployment does)."""
+    (one process per deployment does). Worker processes share the health port as they share
+    the gRPC port: a probe asks whichever worker the kernel picks, as a call would."""
+    probes = await Probes.open(settings, reuse_port=settings.workers > 1)
+    try:
+        return await _start(settings, probes, index_audit=index_audit, instance=instance)
+    except BaseException:
+        await probes.close()
+        raise
+
+
+async def _start(
+    settings: GatewaySettings, probes: Probes, *, index_audit: bool, instance: str | None
+) -> RunningGateway:
+    db = Database.from_url(settings.database_url)
+    await prepare_schema(settings, db, MIGRATIONS)
     pool = load_contracts()
     policy = PolicySource(settings.policy_file, pool)
     bootstrap = settings.kafka_bootstrap_servers
@@ -153,8 +172,6 @@ async def start(
         instance or f"{socket.gethostname()}-{os.getpid()}",
         timeout=settings.audit_timeout_seconds,
     )
-    db = Database.from_url(settings.database_url)
-    await create_schema(db.engine, metadata)
     index = AuditIndex(db)
     credentials = channel_credentials(
         settings.tls_ca_file, settings.tls_cert_file, settings.tls_key_file
@@ -184,7 +201,7 @@ async def start(
     host = ServiceHost(settings, allow_list=False, observe=False, reuse_port=settings.workers > 1)
     host.add_generic(table, table.services)
     running = RunningGateway(
-        settings, host, policy, audit, producer, db, list(channels.values()), feeds
+        settings, host, policy, audit, producer, db, list(channels.values()), feeds, probes
     )
     running.tasks.append(
         asyncio.create_task(policy.watch(settings.policy_poll_seconds), name="policy-watch")
@@ -192,6 +209,7 @@ async def start(
     if index_audit:
         running.consumer = tracker_consumer(settings, index)
         await running.consumer.start()
+    await probes.follow(readiness(settings, db, MIGRATIONS, producer, settings.audit_topic), host)
     await host.start()
     log.info(
         "gateway serving",

@@ -1,6 +1,9 @@
-"""Running the gateway: one process serving and indexing the audit topic, or (GATEWAY_WORKERS
-above 1) serving workers sharing the port and a main process that indexes and supervises, so
-that indexing never holds up a call."""
+"""`ndx-gateway [serve|migrate]`: one process serving and indexing the audit topic, or
+(GATEWAY_WORKERS above 1) serving workers sharing the port and a main process that indexes and
+supervises, so that indexing never holds up a call; or migrate the index's database and exit.
+
+With workers, the main process migrates before it starts them, and the workers share the
+health port as they share the gRPC port; the main process serves no health port."""
 
 from __future__ import annotations
 
@@ -8,9 +11,12 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import sys
+from collections.abc import Sequence
 
 import structlog
 
+from ndx_runtime.commands import command, migrate, migrate_and_exit
 from ndx_runtime.grpc_server import wait_for_shutdown_signal
 from ndx_runtime.logs import configure_logging
 from ndx_runtime.service import settle_heap
@@ -18,6 +24,7 @@ from ndx_runtime.telemetry import configure_tracing
 
 from .bootstrap import start, start_indexer
 from .config import GatewaySettings
+from .migrations import MIGRATIONS
 
 log = structlog.get_logger(__name__)
 
@@ -50,11 +57,18 @@ def _worker(settings: GatewaySettings, worker: int) -> None:
     asyncio.run(serve(settings, worker=worker, index_audit=False))
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    if command("ndx-gateway", argv) == "migrate":
+        migrate_and_exit(GatewaySettings(), MIGRATIONS)
     settings = GatewaySettings()
     if settings.workers <= 1:
         asyncio.run(serve(settings, index_audit=True))
         return
+    if settings.migrate_on_start:
+        # Once, before the workers start: they find the schema at head.
+        if asyncio.run(migrate(settings, MIGRATIONS)) is None:
+            sys.exit(1)
+        settings = settings.model_copy(update={"migrate_on_start": False})
     children: list[multiprocessing.process.BaseProcess] = []
     context = multiprocessing.get_context("spawn")
     for n in range(settings.workers):

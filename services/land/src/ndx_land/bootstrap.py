@@ -10,9 +10,10 @@ from ndx_runtime.clock import Clock
 from ndx_runtime.service import RunningService, serve_until_signal, start_registry
 from ndx_runtime.topics import entity_topic
 
-from .adapters.tables import holders, inbox, metadata, outbox
+from .adapters.tables import holders, inbox, outbox
 from .config import LandSettings
 from .entrypoints.grpc_api import LandApi
+from .migrations import MIGRATIONS
 from .service_layer import handlers
 from .service_layer.unit_of_work import LandUnitOfWork
 from .service_layer.views import LandViews
@@ -32,7 +33,7 @@ async def start(
     verifier = citizens if citizens is not None else citizen_verifier(settings)
     service, new_uow = await start_registry(
         settings,
-        metadata=metadata,
+        migrations=MIGRATIONS,
         outbox=outbox,
         topic=entity_topic(settings.parcel_topic, settings.topic_partitions),
         unit_of_work=LandUnitOfWork,

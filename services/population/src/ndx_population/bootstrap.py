@@ -7,9 +7,10 @@ from ndx_runtime.clock import Clock
 from ndx_runtime.service import RunningService, serve_until_signal, start_registry
 from ndx_runtime.topics import entity_topic
 
-from .adapters.tables import metadata, outbox
+from .adapters.tables import outbox
 from .config import PopulationSettings
 from .entrypoints.grpc_api import PopulationApi
+from .migrations import MIGRATIONS
 from .service_layer.unit_of_work import PopulationUnitOfWork
 from .service_layer.views import PopulationViews
 
@@ -22,7 +23,7 @@ async def start(
     """Builds and starts the registry; nothing connects before this is called."""
     service, _ = await start_registry(
         settings,
-        metadata=metadata,
+        migrations=MIGRATIONS,
         outbox=outbox,
         topic=entity_topic(settings.citizen_topic, settings.topic_partitions),
         unit_of_work=PopulationUnitOfWork,
