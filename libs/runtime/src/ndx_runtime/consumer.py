@@ -75,6 +75,7 @@ class EventConsumer:
         max_batch: int = 500,
         client_id: str = "ndx",
         retry_seconds: float = 1.0,
+        grace_seconds: float = 15.0,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler and batch_handler")
@@ -85,7 +86,10 @@ class EventConsumer:
         self._handler: Handler = handler or self._one_as_batch
         self._retry_seconds = retry_seconds
         self._bootstrap = bootstrap
-        self.broker = KafkaBroker(bootstrap, client_id=client_id, logger=None)
+        # On stop, a batch being handled gets `grace_seconds` to finish and commit its offsets.
+        self.broker = KafkaBroker(
+            bootstrap, client_id=client_id, logger=None, graceful_timeout=grace_seconds
+        )
         self.broker.subscriber(
             topic,
             batch=True,
@@ -101,6 +105,7 @@ class EventConsumer:
         await self.broker.start()
 
     async def stop(self) -> None:
+        """Stops fetching, lets the batch in hand finish and commit, and leaves the group."""
         await self.broker.stop()
 
     async def _one_as_batch(self, delivery: Delivery) -> None:

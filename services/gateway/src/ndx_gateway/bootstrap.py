@@ -110,6 +110,7 @@ def tracker_consumer(settings: GatewaySettings, index: AuditIndex) -> EventConsu
         settings.tracker_consumer_group,
         batch_handler=index.apply,
         client_id="ndx-gateway-tracker",
+        grace_seconds=settings.shutdown_grace_seconds,
     )
 
 

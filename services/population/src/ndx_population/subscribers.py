@@ -169,6 +169,7 @@ async def follow_citizens(
         settings.consumer_group or f"ndx-{settings.service_name}",
         batch_handler=handler,
         client_id=f"ndx-{settings.service_name}",
+        grace_seconds=settings.shutdown_grace_seconds,
     )
     await service.add_consumer(consumer)
     return consumer
