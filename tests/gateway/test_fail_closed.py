@@ -1,14 +1,16 @@
 """With its audit log's Kafka stopped, the gateway refuses calls instead of serving them
-unaudited."""
+unaudited, and tells its readiness probe until Kafka is back."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ndx_gateway.bootstrap import start as start_gateway
 
 from ndx_cli.exchange import Exchange
@@ -18,6 +20,8 @@ from ndx_cli.stack.procs import free_port
 from .conftest import Agency, registries
 from .support import GET_CITIZEN, VERIFY_CITIZEN
 
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 STATE = Path(__file__).parents[2] / ".ndx"
 
 
@@ -40,17 +44,36 @@ async def audit_broker(
         stack.kill()
 
 
+async def readiness(port: int) -> int:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        request = health_pb2.HealthCheckRequest(service="readiness")
+        return int((await health_pb2_grpc.HealthStub(channel).Check(request, timeout=5)).status)
+
+
+async def becomes(port: int, status: int, timeout: float = 120.0) -> None:
+    async with asyncio.timeout(timeout):
+        while await readiness(port) != status:  # noqa: ASYNC110 (the gateway's own loop)
+            await asyncio.sleep(0.2)
+
+
 async def test_with_kafka_stopped_calls_are_refused(
     tmp_path: Path, kafka_bootstrap: str, pki: Path, audit_broker: KafkaStack
 ) -> None:
     exchange: Exchange = await registries(tmp_path, kafka_bootstrap, pki)
     gateway = await start_gateway(
         exchange.gateway_settings(
-            tmp_path, kafka_bootstrap_servers=audit_broker.bootstrap, audit_timeout_seconds=2.0
+            tmp_path,
+            kafka_bootstrap_servers=audit_broker.bootstrap,
+            audit_timeout_seconds=2.0,
+            health_port=0,
+            readiness_interval_seconds=0.2,
         )
     )
     exchange.gateway = gateway
+    assert gateway.probes.health_port is not None
+    health = gateway.probes.health_port.port
     try:
+        assert await readiness(health) == SERVING
         ids = await exchange.population.db.read(
             lambda c: [r[0] for r in c.exec_driver_sql("select citizen_id from citizens limit 1")]
         )
@@ -78,5 +101,12 @@ async def test_with_kafka_stopped_calls_are_refused(
             )
         assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
         assert gateway.audit.written == written
+
+        # The probe hears it too, and hears Kafka come back.
+        await becomes(health, NOT_SERVING)
+        assert gateway.probes.readiness is not None
+        assert set(gateway.probes.readiness.failing) == {"kafka"}
+        await asyncio.to_thread(audit_broker.start, 120)
+        await becomes(health, SERVING)
     finally:
         await exchange.stop()
