@@ -7,6 +7,7 @@ to `env.py` in the config's attributes (see `run_environment`).
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -210,11 +211,15 @@ class Migrations:
                     raise SchemaError(f"a migration left rows without their parent: {broken}")
             conn.commit()
         except BaseException:
-            conn.rollback()
+            with contextlib.suppress(Exception):  # the error that got us here says more
+                conn.rollback()
             raise
         finally:
             if sqlite:
-                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                try:
+                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                except Exception:
+                    conn.invalidate()  # never back to the pool without its foreign keys
         return result
 
 
