@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import AliasChoices, Field
+import click
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from ndx_runtime.kafka_connection import KafkaConnection
 
 # Where a call can go (`ndx call --via`): the gateway, or a registry directly (operators).
 ROUTES: dict[str, str] = {
@@ -67,3 +72,15 @@ class CliSettings(BaseSettings):
         if self.gateway_database_url:
             return self.gateway_database_url
         return f"sqlite+aiosqlite:///{(self.home / 'data' / 'gateway.db').resolve()}"
+
+
+def kafka_connection() -> KafkaConnection:
+    """The Kafka cluster the KAFKA_* variables name, as the services see it; a usage error
+    saying what is wrong when they do not fit together."""
+    from ndx_runtime.settings import ServiceSettings
+
+    try:
+        return ServiceSettings().kafka
+    except ValidationError as e:
+        problems = "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors())
+        raise click.UsageError(f"Kafka settings: {problems}") from None

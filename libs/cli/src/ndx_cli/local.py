@@ -15,10 +15,11 @@ import click
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from ndx_runtime.kafka_connection import KafkaTarget
 from ndx_runtime.settings import ServiceSettings
 from ndx_runtime.tls import channel_credentials
 
-from .config import CliSettings
+from .config import CliSettings, kafka_connection
 from .stack.certs import DEFAULT_IDENTITIES, DevPki
 from .stack.kafka import KafkaStack, ensure_kafka
 from .stack.procs import StackError, is_alive, read_pid, stop_pid, tail
@@ -218,13 +219,15 @@ def down(settings: CliSettings) -> None:
 def status(settings: CliSettings) -> None:
     home = settings.home.resolve()
     kafka = KafkaStack(home)
-    external = ServiceSettings()
-    if "kafka_bootstrap_servers" in external.model_fields_set:  # KAFKA_BOOTSTRAP_SERVERS
-        bootstrap: str | None = external.kafka_bootstrap_servers
-        click.echo(f"{'kafka':<22} external cluster at {bootstrap}")
+    cluster: KafkaTarget | None = kafka_connection()
+    if "kafka_bootstrap_servers" in ServiceSettings().model_fields_set:  # KAFKA_BOOTSTRAP_SERVERS
+        click.echo(f"{'kafka':<22} external cluster at {cluster}")
+    elif kafka.is_running():
+        cluster = kafka.bootstrap
+        click.echo(f"{'kafka':<22} running at {kafka.bootstrap}")
     else:
-        bootstrap = kafka.bootstrap if kafka.is_running() else None
-        click.echo(f"{'kafka':<22} {'running at ' + kafka.bootstrap if bootstrap else 'stopped'}")
+        cluster = None
+        click.echo(f"{'kafka':<22} stopped")
     for service in SERVICES:
         pid = read_pid(home / "run" / f"{service.name}.pid")
         state = "stopped"
@@ -233,8 +236,8 @@ def status(settings: CliSettings) -> None:
             health = "healthy" if healthy(address, home) else "not ready"
             state = f"running (pid {pid}) on {address}, {health}"
         click.echo(f"{service.name:<22} {state}")
-    if bootstrap:
-        consumer_lag(bootstrap)
+    if cluster:
+        consumer_lag(cluster)
 
 
 def consumer_groups() -> list[str]:
@@ -252,12 +255,12 @@ def consumer_groups() -> list[str]:
     ]
 
 
-def consumer_lag(bootstrap: str) -> None:
+def consumer_lag(kafka: KafkaTarget) -> None:
     """Lag of each local consumer group, summed over partitions."""
     from .consumer_groups import group_status
 
     for group in consumer_groups():
-        rows = asyncio.run(group_status(bootstrap, group))
+        rows = asyncio.run(group_status(kafka, group))
         if not rows:
             click.echo(f"{group:<22} no committed offsets yet")
             continue

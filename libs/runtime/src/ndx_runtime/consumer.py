@@ -21,6 +21,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from .errors import DomainError
+from .kafka_connection import KafkaTarget, broker_options
 from .topics import TopicSpec, ensure_topics
 
 log = structlog.get_logger(__name__)
@@ -66,7 +67,7 @@ class EventConsumer:
 
     def __init__(
         self,
-        bootstrap: str,
+        kafka: KafkaTarget,
         topic: str,
         group_id: str,
         handler: Handler | None = None,
@@ -84,8 +85,8 @@ class EventConsumer:
         self._batch_handler = batch_handler
         self._handler: Handler = handler or self._one_as_batch
         self._retry_seconds = retry_seconds
-        self._bootstrap = bootstrap
-        self.broker = KafkaBroker(bootstrap, client_id=client_id, logger=None)
+        self._kafka = kafka
+        self.broker = KafkaBroker(**broker_options(kafka), client_id=client_id, logger=None)
         self.broker.subscriber(
             topic,
             batch=True,
@@ -97,7 +98,7 @@ class EventConsumer:
 
     async def start(self) -> None:
         """Creates the dead-letter topic if missing, then joins the group."""
-        await ensure_topics(self._bootstrap, [TopicSpec(self.dlq_topic, 1, {})])
+        await ensure_topics(self._kafka, [TopicSpec(self.dlq_topic, 1, {})])
         await self.broker.start()
 
     async def stop(self) -> None:

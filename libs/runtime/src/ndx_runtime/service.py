@@ -92,8 +92,9 @@ async def start_service(
     """Connects everything and starts the relay; the caller adds its APIs, then `host.start()`."""
     db = Database.from_url(settings.database_url)
     await create_schema(db.engine, metadata)
-    await ensure_topics(settings.kafka_bootstrap_servers, topics)
-    producer = create_producer(settings.kafka_bootstrap_servers, f"ndx-{settings.service_name}")
+    kafka = settings.kafka
+    await ensure_topics(kafka, topics)
+    producer = create_producer(kafka, f"ndx-{settings.service_name}")
     await producer.start()
     relay = OutboxRelay(
         db,

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Self
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .kafka_connection import DEFAULT_BOOTSTRAP, KafkaConnection
+
+
+def _cluster_wide(name: str, default: Any) -> Any:
+    """A field read from the unprefixed variable NAME (or given by its name in code)."""
+    return Field(default=default, validation_alias=AliasChoices(name, name.upper()))
 
 
 class ServiceSettings(BaseSettings):
@@ -16,11 +23,12 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "ndx"
     database_url: str = "sqlite+aiosqlite:///.ndx/data/service.db"
-    # The cluster-wide variable is honoured when the prefixed one is not set.
-    kafka_bootstrap_servers: str = Field(
-        default="127.0.0.1:9092",
-        validation_alias=AliasChoices("kafka_bootstrap_servers", "KAFKA_BOOTSTRAP_SERVERS"),
-    )
+    # The Kafka cluster: cluster-wide KAFKA_* variables, no service prefix (kafka_connection.py).
+    kafka_bootstrap_servers: str = _cluster_wide("kafka_bootstrap_servers", DEFAULT_BOOTSTRAP)
+    kafka_security_protocol: str = _cluster_wide("kafka_security_protocol", "PLAINTEXT")
+    kafka_ssl_ca_file: Path | None = _cluster_wide("kafka_ssl_ca_file", None)
+    kafka_ssl_cert_file: Path | None = _cluster_wide("kafka_ssl_cert_file", None)
+    kafka_ssl_key_file: Path | None = _cluster_wide("kafka_ssl_key_file", None)
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50061
     # Certificates of this service; the CA is the one its peers' certificates chain to.
@@ -42,3 +50,21 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = 10.0
     outbox_batch_size: int = 2000
     outbox_poll_seconds: float = 0.5
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        """The Kafka cluster every client of this service connects to."""
+        return KafkaConnection.model_validate(
+            {
+                "bootstrap_servers": self.kafka_bootstrap_servers,
+                "security_protocol": self.kafka_security_protocol,
+                "ssl_ca_file": self.kafka_ssl_ca_file,
+                "ssl_cert_file": self.kafka_ssl_cert_file,
+                "ssl_key_file": self.kafka_ssl_key_file,
+            }
+        )
+
+    @model_validator(mode="after")
+    def _kafka_is_usable(self) -> Self:
+        self.kafka  # noqa: B018 (checked at start, not at the first connection)
+        return self

@@ -9,6 +9,8 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import for_code
 
+from .kafka_connection import KafkaTarget, kafka_options
+
 _NONE = 0
 _UNKNOWN_TOPIC = 3
 _TOPIC_EXISTS = 36
@@ -34,11 +36,13 @@ def entity_topic(name: str, partitions: int) -> TopicSpec:
 RETENTION_MS = 90 * 24 * 3600 * 1000
 
 
-async def ensure_topics(bootstrap: str, specs: list[TopicSpec], *, timeout: float = 30.0) -> None:
+async def ensure_topics(
+    kafka: KafkaTarget, specs: list[TopicSpec], *, timeout: float = 30.0
+) -> None:
     """Creates the topics that do not exist and waits for their leaders; others stay as they are."""
     if not specs:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
+    admin = AIOKafkaAdminClient(**kafka_options(kafka), request_timeout_ms=15_000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -76,9 +80,9 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str]) -> Non
         await asyncio.sleep(0.1)
 
 
-async def topic_partitions(bootstrap: str, name: str) -> int | None:
+async def topic_partitions(kafka: KafkaTarget, name: str) -> int | None:
     """How many partitions a topic has, or None when it does not exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_options(kafka))
     await admin.start()
     try:
         [described] = await admin.describe_topics([name])

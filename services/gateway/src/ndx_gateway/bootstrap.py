@@ -100,7 +100,7 @@ async def _within(stopping: Coroutine[Any, Any, None], what: str) -> bool:
 def tracker_consumer(settings: GatewaySettings, index: AuditIndex) -> EventConsumer:
     """The consumer that builds the data tracker's index from the audit topic."""
     return EventConsumer(
-        settings.kafka_bootstrap_servers,
+        settings.kafka,
         settings.audit_topic,
         settings.tracker_consumer_group,
         batch_handler=index.apply,
@@ -122,7 +122,7 @@ class RunningIndexer:
 
 
 async def start_indexer(settings: GatewaySettings) -> RunningIndexer:
-    await ensure_topics(settings.kafka_bootstrap_servers, [audit_topic(settings)])
+    await ensure_topics(settings.kafka, [audit_topic(settings)])
     db = Database.from_url(settings.database_url)
     await create_schema(db.engine, metadata)
     consumer = tracker_consumer(settings, AuditIndex(db))
@@ -138,10 +138,10 @@ async def start(
     (one process per deployment does)."""
     pool = load_contracts()
     policy = PolicySource(settings.policy_file, pool)
-    bootstrap = settings.kafka_bootstrap_servers
-    await ensure_topics(bootstrap, [audit_topic(settings)])
+    kafka = settings.kafka
+    await ensure_topics(kafka, [audit_topic(settings)])
     producer = create_producer(
-        bootstrap,
+        kafka,
         f"ndx-{settings.service_name}",
         linger_ms=0,
         request_timeout_ms=int(settings.audit_timeout_seconds * 1000),
@@ -174,7 +174,7 @@ async def start(
         admission,
         audit,
         pool,
-        bootstrap=bootstrap,
+        kafka=kafka,
         topics=settings.feed_topics,
         batch_size=settings.feed_batch_size,
         fetch_bytes=settings.feed_fetch_bytes,

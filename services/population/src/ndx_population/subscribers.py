@@ -159,12 +159,13 @@ async def follow_citizens(
     if not settings.follow_citizens:
         return None
     spec = entity_topic(settings.citizen_topic, PARTITIONS)
-    await ensure_topics(settings.kafka_bootstrap_servers, [spec])
+    kafka = settings.kafka
+    await ensure_topics(kafka, [spec])
     handler = citizen_event_handler(
         service.db, inbox, new_uow, references=references, renamed=renamed, died=died
     )
     consumer = EventConsumer(
-        settings.kafka_bootstrap_servers,
+        kafka,
         settings.citizen_topic,
         settings.consumer_group or f"ndx-{settings.service_name}",
         batch_handler=handler,
