@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import for_code
 
 from .kafka_connection import KafkaTarget, kafka_options
+from .kafka_probe import started
 
 _NONE = 0
 _UNKNOWN_TOPIC = 3
@@ -43,7 +44,7 @@ async def ensure_topics(
     if not specs:
         return
     admin = AIOKafkaAdminClient(**kafka_options(kafka), request_timeout_ms=15_000)
-    await admin.start()
+    await started(admin, kafka)
     try:
         existing = set(await admin.list_topics())
         brokers = len((await admin.describe_cluster())["brokers"])
@@ -83,7 +84,7 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str]) -> Non
 async def topic_partitions(kafka: KafkaTarget, name: str) -> int | None:
     """How many partitions a topic has, or None when it does not exist."""
     admin = AIOKafkaAdminClient(**kafka_options(kafka))
-    await admin.start()
+    await started(admin, kafka)
     try:
         [described] = await admin.describe_topics([name])
         if described.get("error_code") == _UNKNOWN_TOPIC or not described.get("partitions"):
