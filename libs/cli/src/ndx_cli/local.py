@@ -224,7 +224,7 @@ def status(settings: CliSettings) -> None:
         click.echo(f"{'kafka':<22} external cluster at {cluster}")
     elif kafka.is_running():
         cluster = kafka.bootstrap
-        click.echo(f"{'kafka':<22} running at {kafka.bootstrap}")
+        click.echo(f"{'kafka':<22} running at {kafka.bootstrap}, SSL at {kafka.ssl_bootstrap}")
     else:
         cluster = None
         click.echo(f"{'kafka':<22} stopped")
