@@ -18,7 +18,7 @@ import structlog
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.rpc import error_details_pb2
 from opentelemetry import propagate
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ndx.common.v1 import types_pb2
 from ndx.population.v1 import citizen_pb2, population_service_pb2_grpc
@@ -43,16 +43,21 @@ class VerifiesCitizens(BaseSettings):
     """Settings of a registry that checks the citizens its writes name, through the gateway
     (mixed into its service settings; the CA is the service's tls_ca_file)."""
 
-    # host:port of the gateway. Empty turns the checks off, for a registry tested on its own;
-    # start-up then logs a warning.
+    model_config = SettingsConfigDict(use_attribute_docstrings=True)
+
     gateway_address: str = "127.0.0.1:50051"
-    # The registry's agency certificate; each registry names its own.
+    """host:port of the gateway, through which citizens named in writes are verified. Empty
+    turns the checks off, for a registry tested on its own (start-up logs a warning)."""
     agency_cert_file: Path = Path(".ndx/pki/agency.crt")
+    """PEM certificate of the registry's own agency, presented to the gateway for the checks."""
     agency_key_file: Path = Path(".ndx/pki/agency.key")
-    # What the gateway's audit records show as purpose (procedure) and officer of the checks.
+    """PEM private key of `agency_cert_file`."""
     verify_purpose: str = ""
+    """Purpose (procedure) code of the checks, as the gateway's audit records show it."""
     verify_officer: str = ""
+    """Officer id of the checks, as the gateway's audit records show it."""
     verify_timeout_seconds: float = 5.0
+    """Deadline of one verification call; a write whose checks time out is refused."""
 
 
 class GatewayCitizenVerifier:

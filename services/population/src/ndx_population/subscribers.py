@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from google.protobuf.message import DecodeError
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Column, Connection, Table, select
 
 from ndx.common.v1 import types_pb2
@@ -133,10 +133,15 @@ def citizen_event_handler(
 class FollowsCitizens(BaseSettings):
     """Settings of a registry that mirrors citizens (mixed into its service settings)."""
 
+    model_config = SettingsConfigDict(use_attribute_docstrings=True)
+
     follow_citizens: bool = True
+    """Apply the population registry's citizen events (renames, deaths); false only for a
+    registry tested on its own."""
     citizen_topic: str = TOPIC
-    # Set by each registry to its own group, e.g. "ndx-land".
+    """Topic of the citizens' change events, read by this registry."""
     consumer_group: str = ""
+    """Consumer group reading `citizen_topic`; each registry has its own."""
 
 
 async def follow_citizens(
