@@ -19,8 +19,10 @@ import structlog
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from opentelemetry.trace import Span
 
 from .errors import DomainError
+from .kafka_tracing import BatchTrace, failed, under
 from .topics import TopicSpec, ensure_topics
 
 log = structlog.get_logger(__name__)
@@ -42,6 +44,8 @@ class Delivery:
     key: str | None
     value: bytes | None
     headers: list[tuple[str, bytes]]
+    # The record's CONSUMER span, when it carries a trace context (see kafka_tracing).
+    span: Span | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -109,6 +113,12 @@ class EventConsumer:
 
     async def _consume(self, msg: KafkaMessage) -> None:
         records: tuple[ConsumerRecord[bytes, bytes], ...] = msg.raw_message
+        headers = [list(r.headers or ()) for r in records]
+        traced = BatchTrace(
+            self.topic,
+            self.group_id,
+            [(r.partition, r.offset, h) for r, h in zip(records, headers, strict=True)],
+        )
         batch = [
             Delivery(
                 r.topic,
@@ -116,13 +126,15 @@ class EventConsumer:
                 r.offset,
                 r.key.decode(errors="replace") if r.key is not None else None,
                 r.value,
-                list(r.headers or ()),
+                h,
+                span,
             )
-            for r in records
+            for r, h, span in zip(records, headers, traced.spans, strict=True)
         ]
         started = time.time()
         try:
-            await self._handle(batch)
+            with traced.handling():
+                await self._handle(batch)
         except Exception:
             # Not the records' fault: rewind, wait, and let the batch be consumed again.
             self.stats.retries += 1
@@ -165,8 +177,10 @@ class EventConsumer:
                 pass  # find the record at fault: one at a time
         for delivery in batch:
             try:
-                await self._handler(delivery)
+                with under(delivery.span):
+                    await self._handler(delivery)
             except (PoisonRecord, DomainError) as error:
+                failed(delivery.span, error)
                 await self._dead_letter(delivery, error)
                 self.stats.handled -= 1  # counted as dead-lettered instead
 

@@ -25,6 +25,7 @@ from ndx.population.v1 import citizen_pb2, population_service_pb2_grpc
 from ndx.population.v1 import population_service_pb2 as pb
 from ndx_runtime.errors import InvalidInput, Unavailable, Violation
 from ndx_runtime.grpc_errors import details_of
+from ndx_runtime.grpc_observe import client_span
 from ndx_runtime.settings import ServiceSettings
 from ndx_runtime.tls import channel_credentials
 
@@ -37,6 +38,7 @@ MAX_BATCH = 1_000
 CLAIM_MASK = FieldMask(paths=["full_name", "date_of_death"])
 _TRACE_HEADERS = ("traceparent", "tracestate")
 _DEPENDENCY = "population registry (through the gateway)"
+_METHOD = "ndx.population.v1.PopulationService/BatchVerifyCitizens"
 
 
 class VerifiesCitizens(BaseSettings):
@@ -112,13 +114,17 @@ class GatewayCitizenVerifier:
                 for c in claims
             ]
         )
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)  # the write's trace continues into the gateway's audit
-        metadata = [*self._metadata, *((k, v) for k, v in carrier.items() if k in _TRACE_HEADERS)]
         try:
-            response = await self._stub().BatchVerifyCitizens(
-                request, metadata=metadata, timeout=self._timeout
-            )
+            with client_span(_METHOD):
+                carrier: dict[str, str] = {}
+                propagate.inject(carrier)  # the write's trace continues into the gateway's audit
+                metadata = [
+                    *self._metadata,
+                    *((k, v) for k, v in carrier.items() if k in _TRACE_HEADERS),
+                ]
+                response = await self._stub().BatchVerifyCitizens(
+                    request, metadata=metadata, timeout=self._timeout
+                )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise _located(error, claims) from None

@@ -1,0 +1,199 @@
+"""One trace from an agency's call to what other registries did about it, across Kafka.
+
+The whole exchange runs in this process (so that its spans reach one in-memory exporter),
+against the real broker: an agency records a death through the gateway; the population
+registry commits it with its event; the relay publishes the event; land and business apply it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from pathlib import Path
+
+import grpc
+import pytest
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from sqlalchemy import Connection, select
+
+from ndx.common.v1 import types_pb2
+from ndx.population.v1 import population_service_pb2 as ppb
+from ndx.population.v1 import population_service_pb2_grpc
+from ndx_cli.exchange import Exchange, Sizes, change_topics, start_exchange
+from ndx_land.adapters.tables import holders
+from ndx_runtime.telemetry import configure_tracing
+
+PURPOSE = "population-management"
+RECORD_DEATH = "ndx.population.v1.PopulationService/RecordDeath"
+
+
+@pytest.fixture(scope="module")
+def spans() -> Iterator[InMemorySpanExporter]:
+    """Every span this process finishes while the module runs."""
+    exporter = InMemorySpanExporter()
+    # The tracer provider is set once per process: a later call adds its processor to it.
+    configure_tracing("ndx-tests", processors=[SimpleSpanProcessor(exporter)])
+    yield exporter
+    exporter.shutdown()  # the processor stays with the provider; a shut exporter keeps nothing
+
+
+@pytest.fixture(scope="module")
+async def exchange(
+    tmp_path_factory: pytest.TempPathFactory,
+    kafka_bootstrap: str,
+    pki: Path,
+    spans: InMemorySpanExporter,
+) -> AsyncIterator[Exchange]:
+    data = tmp_path_factory.mktemp("traced")
+    prefix = f"test.{uuid.uuid4().hex[:10]}"
+    sizes = Sizes(citizens=1_000, enterprises=200, parcels=300)
+    running = await start_exchange(data, kafka_bootstrap, pki, prefix, sizes=sizes, gateway=True)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def a_parcel_holder(exchange: Exchange) -> str:
+    def query(conn: Connection) -> str:
+        return str(conn.execute(select(holders.c.citizen_id).limit(1)).scalar_one())
+
+    return await exchange.land.db.read(query)
+
+
+def police(exchange: Exchange) -> population_service_pb2_grpc.PopulationServiceStub:
+    assert exchange.gateway is not None
+    channel = exchange.channel(exchange.gateway.port, "police")
+    return population_service_pb2_grpc.PopulationServiceStub(channel)
+
+
+def in_trace(spans: InMemorySpanExporter, trace_id: int) -> list[ReadableSpan]:
+    return [
+        s
+        for s in spans.get_finished_spans()
+        if s.context is not None and s.context.trace_id == trace_id
+    ]
+
+
+def only(found: list[ReadableSpan], what: str) -> ReadableSpan:
+    assert len(found) == 1, f"expected one {what}, found {[s.name for s in found]}"
+    return found[0]
+
+
+def parent_id(span: ReadableSpan) -> int | None:
+    return span.parent.span_id if span.parent is not None else None
+
+
+def span_id(span: ReadableSpan) -> int:
+    assert span.context is not None
+    return span.context.span_id
+
+
+async def test_a_death_recorded_through_the_gateway_is_one_trace_to_land_and_business(
+    exchange: Exchange, spans: InMemorySpanExporter
+) -> None:
+    citizen_id = await a_parcel_holder(exchange)
+    stub = police(exchange)
+    metadata = [("x-ndx-purpose", PURPOSE), ("x-ndx-officer", "officer-007")]
+    citizen = await stub.GetCitizen(ppb.GetCitizenRequest(citizen_id=citizen_id), metadata=metadata)
+    today = date.today()
+    # The agency's own span: its trace context travels with the call.
+    agency = trace.get_tracer("agency").start_span("record death", kind=SpanKind.CLIENT)
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=trace.set_span_in_context(agency))
+    await stub.RecordDeath(
+        ppb.RecordDeathRequest(
+            citizen_id=citizen_id,
+            date_of_death=types_pb2.Date(year=today.year, month=today.month, day=today.day),
+            expected_version=citizen.version,
+        ),
+        metadata=[*metadata, *carrier.items()],
+    )
+    agency.end()
+    trace_id = agency.get_span_context().trace_id
+    topics = change_topics(exchange.prefix)
+    land_group, business_group = f"{exchange.prefix}.land", f"{exchange.prefix}.business"
+
+    def consumed_by(group: str) -> list[ReadableSpan]:
+        return [
+            s
+            for s in in_trace(spans, trace_id)
+            if s.kind == SpanKind.CONSUMER
+            and (s.attributes or {}).get("messaging.consumer.group.name") == group
+        ]
+
+    def sent_to(topic: str) -> list[ReadableSpan]:
+        return [
+            s
+            for s in in_trace(spans, trace_id)
+            if s.kind == SpanKind.PRODUCER
+            and (s.attributes or {}).get("messaging.destination.name") == topic
+        ]
+
+    async with asyncio.timeout(60):
+        while not (  # noqa: ASYNC110 (the spans end in other tasks)
+            consumed_by(land_group) and consumed_by(business_group) and sent_to(topics["parcel"])
+        ):
+            await asyncio.sleep(0.05)
+
+    mine = in_trace(spans, trace_id)
+    servers = [s for s in mine if s.kind == SpanKind.SERVER and s.name == RECORD_DEATH]
+    gateway_server = only(
+        [s for s in servers if parent_id(s) == agency.get_span_context().span_id], "gateway call"
+    )
+    gateway_client = only(
+        [s for s in mine if s.kind == SpanKind.CLIENT and parent_id(s) == span_id(gateway_server)],
+        "call to the registry",
+    )
+    assert gateway_client.name == RECORD_DEATH
+    assert (gateway_client.attributes or {})["rpc.grpc.status_code"] == 0
+    registry_server = only(
+        [s for s in servers if parent_id(s) == span_id(gateway_client)], "registry call"
+    )
+    published = only(sent_to(topics["citizen"]), "citizen event sent")
+    assert parent_id(published) == span_id(registry_server)
+    assert published.name == f"send {topics['citizen']}"
+    assert published.attributes is not None
+    assert published.attributes["messaging.system"] == "kafka"
+    assert published.attributes["messaging.operation.type"] == "send"
+    for group in (land_group, business_group):
+        consumed = only(consumed_by(group), f"citizen event processed by {group}")
+        assert parent_id(consumed) == span_id(published)
+        assert consumed.name == f"process {topics['citizen']}"
+        assert consumed.attributes is not None
+        assert consumed.attributes["messaging.destination.name"] == topics["citizen"]
+        assert consumed.attributes["messaging.operation.type"] == "process"
+    # What land did about the death (the holder's parcels changed) continues the same trace.
+    land_consumed = only(consumed_by(land_group), "land's processing")
+    for parcel_sent in sent_to(topics["parcel"]):
+        assert parent_id(parcel_sent) == span_id(land_consumed)
+    # The citizen's id (the record key) is in no span's name or attributes.
+    for s in mine:
+        assert citizen_id not in s.name
+        assert all(citizen_id not in str(v) for v in (s.attributes or {}).values())
+
+
+async def test_a_refused_call_marks_the_client_span_failed(
+    exchange: Exchange, spans: InMemorySpanExporter
+) -> None:
+    stub = police(exchange)
+    metadata = [("x-ndx-purpose", PURPOSE), ("x-ndx-officer", "officer-007")]
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stub.GetCitizen(ppb.GetCitizenRequest(citizen_id="001099000001"), metadata=metadata)
+    code = refused.value.code()
+    assert code == grpc.StatusCode.NOT_FOUND
+    [client] = [
+        s
+        for s in spans.get_finished_spans()
+        if s.kind == SpanKind.CLIENT
+        and s.name == "ndx.population.v1.PopulationService/GetCitizen"
+        and (s.attributes or {}).get("rpc.grpc.status_code") == code.value[0]
+    ]
+    assert not client.status.is_ok
+    assert client.status.description == "NOT_FOUND"
