@@ -53,6 +53,9 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     """`json` (one object a line), `console` (for people), or `auto`: console on a terminal,
     JSON otherwise."""
+    log_personal_data: bool = False
+    """Let log lines carry personal data (citizen ids, names, addresses, officer ids); off,
+    they are replaced by `[redacted]` at every level. For a test environment's debugging."""
     shutdown_grace_seconds: float = 10.0
     """Seconds in-flight RPCs get to finish after SIGTERM."""
     outbox_batch_size: int = 2000

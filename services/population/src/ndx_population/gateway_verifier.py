@@ -220,8 +220,8 @@ def citizen_verifier(settings: ServiceSettings) -> GatewayCitizenVerifier | Unve
         "citizens named in writes are verified through the gateway",
         gateway=settings.gateway_address,
         agency_certificate=str(settings.agency_cert_file),
-        purpose=settings.verify_purpose,
-        officer=settings.verify_officer,
+        verify_purpose=settings.verify_purpose,
+        verify_officer=settings.verify_officer,
     )
     return GatewayCitizenVerifier(
         settings.gateway_address,

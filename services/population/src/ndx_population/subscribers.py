@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import structlog
 from google.protobuf.message import DecodeError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Column, Connection, Table, select
@@ -28,6 +29,8 @@ from ndx_runtime.topics import ensure_topics, entity_topic
 from ndx_runtime.uow import SqlUnitOfWork
 
 from .config import PARTITIONS, TOPIC
+
+log = structlog.get_logger(__name__)
 
 SOURCE = "ndx.population.citizen"
 EVENT_TYPE = events_pb2.CitizenChanged.DESCRIPTOR.full_name
@@ -119,10 +122,17 @@ def citizen_event_handler(
                 if f.version <= applied.get(f.citizen_id, 0):
                     continue  # a redelivery or a replay: already applied
                 if f.citizen_id in mirrored:
+                    changed = 0
                     if f.renamed_to is not None:
-                        await renamed(f.citizen_id, f.renamed_to, f.changed_at, uow)
+                        changed += await renamed(f.citizen_id, f.renamed_to, f.changed_at, uow)
                     if f.died_on is not None:
-                        await died(f.citizen_id, f.died_on, f.changed_at, uow)
+                        changed += await died(f.citizen_id, f.died_on, f.changed_at, uow)
+                    log.debug(
+                        "citizen change applied",
+                        citizen_id=f.citizen_id,
+                        version=f.version,
+                        changed=changed,
+                    )
                 applied[f.citizen_id] = f.version
             uow.applied = (inbox, SOURCE, {i: applied[i] for i in ids if i in applied})
             await uow.commit()
