@@ -12,9 +12,10 @@ CONFIGURATION = Path("docs/configuration.md")
 
 def generated(root: Path) -> dict[Path, Callable[[], str]]:
     """Each generated document (relative to the repository root) and how to produce it."""
+    from .docs import asyncapi
     from .docs.configuration import render
 
-    return {CONFIGURATION: lambda: render(root)}
+    return {CONFIGURATION: lambda: render(root), **asyncapi.generated(root)}
 
 
 @click.command()
@@ -27,7 +28,8 @@ def generated(root: Path) -> dict[Path, Callable[[], str]]:
 )
 @click.option("--check", is_flag=True, help="Write nothing; fail if a document is out of date.")
 def docs(root: Path, check: bool) -> None:
-    """Writes docs/configuration.md (every environment variable, from the settings classes)."""
+    """Writes docs/configuration.md (every environment variable, from the settings classes) and
+    docs/asyncapi/<service>.yaml (each service's topics and messages, AsyncAPI 3.0)."""
     stale = []
     for path, render in generated(root.resolve()).items():
         target = root / path

@@ -28,8 +28,20 @@ from .topics import TopicSpec, ensure_topics
 log = structlog.get_logger(__name__)
 
 ERROR_HEADER = "x-ndx-error"
+# Where the record was: topic/partition/offset.
+SOURCE_HEADER = "x-ndx-source"
 # Several groups may read one topic; each dead-letters what it cannot handle, and says so.
 GROUP_HEADER = "x-ndx-consumer-group"
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where a consumer of `topic` puts the records it can never handle."""
+    return f"{topic}.dlq"
+
+
+def dead_letter_spec(topic: str) -> TopicSpec:
+    """The dead-letter topic of `topic`, as a consumer creates it when missing."""
+    return TopicSpec(dead_letter_topic(topic), 1, {})
 
 
 class PoisonRecord(Exception):
@@ -83,7 +95,7 @@ class EventConsumer:
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler and batch_handler")
         self.topic, self.group_id = topic, group_id
-        self.dlq_topic = f"{topic}.dlq"
+        self.dlq_topic = dead_letter_topic(topic)
         self.stats = ConsumerStats()
         self._batch_handler = batch_handler
         self._handler: Handler = handler or self._one_as_batch
@@ -92,6 +104,7 @@ class EventConsumer:
         self.broker = KafkaBroker(bootstrap, client_id=client_id, logger=None)
         self.broker.subscriber(
             topic,
+            title=f"{topic}:{group_id}",
             batch=True,
             max_records=max_batch,
             group_id=group_id,
@@ -101,7 +114,7 @@ class EventConsumer:
 
     async def start(self) -> None:
         """Creates the dead-letter topic if missing, then joins the group."""
-        await ensure_topics(self._bootstrap, [TopicSpec(self.dlq_topic, 1, {})])
+        await ensure_topics(self._bootstrap, [dead_letter_spec(self.topic)])
         await self.broker.start()
 
     async def stop(self) -> None:
@@ -187,7 +200,7 @@ class EventConsumer:
     async def _dead_letter(self, delivery: Delivery, error: Exception) -> None:
         headers = {k: v.decode(errors="replace") for k, v in delivery.headers}
         headers[ERROR_HEADER] = f"{type(error).__name__}: {error}"[:2000]
-        headers["x-ndx-source"] = f"{delivery.topic}/{delivery.partition}/{delivery.offset}"
+        headers[SOURCE_HEADER] = f"{delivery.topic}/{delivery.partition}/{delivery.offset}"
         headers[GROUP_HEADER] = self.group_id
         await self.broker.publish(
             delivery.value or b"",

@@ -25,6 +25,7 @@ from ndx_runtime.envelope import header
 from ndx_runtime.inbox import applied_versions
 from ndx_runtime.proto_values import date_from_proto
 from ndx_runtime.service import RunningService
+from ndx_runtime.settings import ServiceSettings
 from ndx_runtime.topics import ensure_topics, entity_topic
 from ndx_runtime.uow import SqlUnitOfWork
 
@@ -178,12 +179,18 @@ async def follow_citizens(
     handler = citizen_event_handler(
         service.db, inbox, new_uow, references=references, renamed=renamed, died=died
     )
-    consumer = EventConsumer(
+    consumer = citizen_consumer(settings, handler)
+    await service.add_consumer(consumer)
+    return consumer
+
+
+def citizen_consumer(settings: ServiceSettings, handler: BatchHandler) -> EventConsumer:
+    """The registry's consumer group on the citizen topic (not started)."""
+    assert isinstance(settings, FollowsCitizens)
+    return EventConsumer(
         settings.kafka_bootstrap_servers,
         settings.citizen_topic,
         settings.consumer_group or f"ndx-{settings.service_name}",
         batch_handler=handler,
         client_id=f"ndx-{settings.service_name}",
     )
-    await service.add_consumer(consumer)
-    return consumer
