@@ -8,69 +8,20 @@ registry commits it with its event; the relay publishes the event; land and busi
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from datetime import date
-from pathlib import Path
 
 import grpc
 import pytest
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-from sqlalchemy import Connection, select
 
-from ndx.common.v1 import types_pb2
 from ndx.population.v1 import population_service_pb2 as ppb
-from ndx.population.v1 import population_service_pb2_grpc
-from ndx_cli.exchange import Exchange, Sizes, change_topics, start_exchange
-from ndx_land.adapters.tables import holders
-from ndx_runtime.telemetry import configure_tracing
+from ndx_cli.exchange import Exchange, change_topics
 
-PURPOSE = "population-management"
+from .police import METADATA, parcel_holders, police, record_death
+
 RECORD_DEATH = "ndx.population.v1.PopulationService/RecordDeath"
-
-
-@pytest.fixture(scope="module")
-def spans() -> Iterator[InMemorySpanExporter]:
-    """Every span this process finishes while the module runs."""
-    exporter = InMemorySpanExporter()
-    # The tracer provider is set once per process: a later call adds its processor to it.
-    configure_tracing("ndx-tests", processors=[SimpleSpanProcessor(exporter)])
-    yield exporter
-    exporter.shutdown()  # the processor stays with the provider; a shut exporter keeps nothing
-
-
-@pytest.fixture(scope="module")
-async def exchange(
-    tmp_path_factory: pytest.TempPathFactory,
-    kafka_bootstrap: str,
-    pki: Path,
-    spans: InMemorySpanExporter,
-) -> AsyncIterator[Exchange]:
-    data = tmp_path_factory.mktemp("traced")
-    prefix = f"test.{uuid.uuid4().hex[:10]}"
-    sizes = Sizes(citizens=1_000, enterprises=200, parcels=300)
-    running = await start_exchange(data, kafka_bootstrap, pki, prefix, sizes=sizes, gateway=True)
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-async def a_parcel_holder(exchange: Exchange) -> str:
-    def query(conn: Connection) -> str:
-        return str(conn.execute(select(holders.c.citizen_id).limit(1)).scalar_one())
-
-    return await exchange.land.db.read(query)
-
-
-def police(exchange: Exchange) -> population_service_pb2_grpc.PopulationServiceStub:
-    assert exchange.gateway is not None
-    channel = exchange.channel(exchange.gateway.port, "police")
-    return population_service_pb2_grpc.PopulationServiceStub(channel)
 
 
 def in_trace(spans: InMemorySpanExporter, trace_id: int) -> list[ReadableSpan]:
@@ -96,29 +47,18 @@ def span_id(span: ReadableSpan) -> int:
 
 
 async def test_a_death_recorded_through_the_gateway_is_one_trace_to_land_and_business(
-    exchange: Exchange, spans: InMemorySpanExporter
+    observed: Exchange, spans: InMemorySpanExporter
 ) -> None:
-    citizen_id = await a_parcel_holder(exchange)
-    stub = police(exchange)
-    metadata = [("x-ndx-purpose", PURPOSE), ("x-ndx-officer", "officer-007")]
-    citizen = await stub.GetCitizen(ppb.GetCitizenRequest(citizen_id=citizen_id), metadata=metadata)
-    today = date.today()
+    [citizen_id] = await parcel_holders(observed, 1)
     # The agency's own span: its trace context travels with the call.
     agency = trace.get_tracer("agency").start_span("record death", kind=SpanKind.CLIENT)
     carrier: dict[str, str] = {}
     propagate.inject(carrier, context=trace.set_span_in_context(agency))
-    await stub.RecordDeath(
-        ppb.RecordDeathRequest(
-            citizen_id=citizen_id,
-            date_of_death=types_pb2.Date(year=today.year, month=today.month, day=today.day),
-            expected_version=citizen.version,
-        ),
-        metadata=[*metadata, *carrier.items()],
-    )
+    await record_death(observed, citizen_id, list(carrier.items()))
     agency.end()
     trace_id = agency.get_span_context().trace_id
-    topics = change_topics(exchange.prefix)
-    land_group, business_group = f"{exchange.prefix}.land", f"{exchange.prefix}.business"
+    topics = change_topics(observed.prefix)
+    land_group, business_group = f"{observed.prefix}.land", f"{observed.prefix}.business"
 
     def consumed_by(group: str) -> list[ReadableSpan]:
         return [
@@ -180,12 +120,12 @@ async def test_a_death_recorded_through_the_gateway_is_one_trace_to_land_and_bus
 
 
 async def test_a_refused_call_marks_the_client_span_failed(
-    exchange: Exchange, spans: InMemorySpanExporter
+    observed: Exchange, spans: InMemorySpanExporter
 ) -> None:
-    stub = police(exchange)
-    metadata = [("x-ndx-purpose", PURPOSE), ("x-ndx-officer", "officer-007")]
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await stub.GetCitizen(ppb.GetCitizenRequest(citizen_id="001099000001"), metadata=metadata)
+        await police(observed).GetCitizen(
+            ppb.GetCitizenRequest(citizen_id="001099000001"), metadata=METADATA
+        )
     code = refused.value.code()
     assert code == grpc.StatusCode.NOT_FOUND
     [client] = [
