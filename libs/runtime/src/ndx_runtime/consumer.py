@@ -146,26 +146,33 @@ class EventConsumer:
         ]
         started = time.time()
         try:
+            # The lines logged here carry the batch's trace ids.
             with traced.handling():
-                await self._handle(batch)
+                try:
+                    await self._handle(batch)
+                except Exception:
+                    log.exception(
+                        "event handling failed; will retry",
+                        topic=self.topic,
+                        first_offsets={d.partition: d.offset for d in reversed(batch)},
+                    )
+                    raise
+                self._progress(records, started)
         except Exception:
             # Not the records' fault: rewind, wait, and let the batch be consumed again.
             self.stats.retries += 1
-            log.exception(
-                "event handling failed; will retry",
-                topic=self.topic,
-                first_offsets={d.partition: d.offset for d in reversed(batch)},
-            )
             await asyncio.sleep(self._retry_seconds)
             raise
-        self.stats.handled += len(batch)
-        for d in batch:
-            self.stats.last_offset[d.partition] = d.offset
+
+    def _progress(self, records: tuple[ConsumerRecord[bytes, bytes], ...], started: float) -> None:
+        self.stats.handled += len(records)
+        for r in records:
+            self.stats.last_offset[r.partition] = r.offset
         finished = time.time()
         log.debug(
             "batch handled",
             topic=self.topic,
-            records=len(batch),
+            records=len(records),
             waited_ms=round(started * 1000 - min(r.timestamp for r in records), 1),
             handled_ms=round((finished - started) * 1000, 1),
         )
