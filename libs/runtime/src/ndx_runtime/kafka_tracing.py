@@ -6,11 +6,12 @@ context in the record instead; a consumer handles it under a CONSUMER span, chil
 record's context. So a call, the event it caused and what other registries did about it read
 as one trace.
 
-Spans are made only for records that carry a context: with tracing off everywhere there is
-none, and the cost is a header scan. A traced record costs one span (about 30 µs with the SDK,
-12 µs when its trace is not sampled). A batch of more than one record is handled under one
-batch span linked to every record's context (the conventions' batch form): what the batch
-writes is that span's child; each record's own span links to it.
+Record spans are made only for records that carry a context: with tracing off everywhere
+there is none, and the cost is a header scan. A traced record costs one span (about 30 µs with
+the SDK, 12 µs when its trace is not sampled). A batch of more than one record, or of records
+without a context, is handled under one batch span linked to every record's context (the
+conventions' batch form): what the batch writes is that span's child; each record's own span
+links to it. A batch of one traced record is handled under that record's span.
 
 The record key (a citizen id, a parcel id) is personal data and is never an attribute.
 """
