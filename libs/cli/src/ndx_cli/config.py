@@ -40,25 +40,33 @@ def _login() -> str:
 
 
 class CliSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NDX_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="NDX_", extra="ignore", use_attribute_docstrings=True
+    )
 
     home: Path = Path(".ndx")
+    """Folder of the local stack: certificates (pki/), data, logs and the Kafka broker."""
     gateway_address: str = ROUTES["gateway"]
+    """host:port of the gateway, for `ndx call --via gateway` (the default) and feeds."""
     population_address: str = ROUTES["population"]
+    """host:port of the population registry, for `ndx call --via population`."""
     land_address: str = ROUTES["land"]
+    """host:port of the land registry, for `ndx call --via land`."""
     business_address: str = ROUTES["business"]
-    # The officer id sent with calls through the gateway when --officer is not given.
-    officer: str = Field(default_factory=_login)
-    # The gateway's audit index and topic, as the gateway itself is configured (GATEWAY_*);
-    # unset, `ndx audit verify` reads the index `ndx up` keeps under the home folder.
+    """host:port of the business registry, for `ndx call --via business`."""
+    officer: str = Field(default_factory=_login, json_schema_extra={"doc_default": "login name"})
+    """The officer id sent with calls through the gateway when --officer is not given."""
     gateway_database_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("NDX_GATEWAY_DATABASE_URL", "GATEWAY_DATABASE_URL"),
     )
+    """The gateway's audit index, as the gateway is configured; unset, `ndx audit verify`
+    reads the index `ndx up` keeps under the home folder."""
     audit_topic: str = Field(
         default=AUDIT_TOPIC,
         validation_alias=AliasChoices("NDX_AUDIT_TOPIC", "GATEWAY_AUDIT_TOPIC"),
     )
+    """The gateway's audit topic, as the gateway is configured."""
 
     @property
     def pki(self) -> Path:

@@ -14,6 +14,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
+from opentelemetry.trace import Span
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -35,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .batches import Outgoing, send_batches
 from .db import Database, is_sqlite
 from .envelope import Headers
+from .kafka_tracing import end_spans, send_span
 
 log = structlog.get_logger(__name__)
 
@@ -155,19 +157,29 @@ class OutboxRelay:
         return len(rows)
 
     async def _produce(self, rows: Sequence[Row[Any]]) -> None:
-        """Sends the rows as record batches, one key one partition, and waits for every ack."""
+        """Sends the rows as record batches, one key one partition, and waits for every ack;
+        a row written under a trace is sent under a PRODUCER span of that trace."""
         producer = self._producer
         by_partition: dict[tuple[str, int], list[Outgoing]] = {}
         partitions: dict[str, list[int]] = {}
-        for row in rows:
-            if row.topic not in partitions:
-                partitions[row.topic] = sorted(await producer.partitions_for(row.topic))
-            all_partitions = partitions[row.topic]
-            partition = self._partitioner(row.key, all_partitions, all_partitions)
-            by_partition.setdefault((row.topic, partition), []).append(
-                (row.key, row.value, decode_headers(row.headers))
-            )
-        await asyncio.gather(*await send_batches(producer, by_partition))
+        spans: list[Span] = []
+        try:
+            for row in rows:
+                if row.topic not in partitions:
+                    partitions[row.topic] = sorted(await producer.partitions_for(row.topic))
+                all_partitions = partitions[row.topic]
+                partition = self._partitioner(row.key, all_partitions, all_partitions)
+                span, headers = send_span(row.topic, partition, decode_headers(row.headers))
+                if span is not None:
+                    spans.append(span)
+                by_partition.setdefault((row.topic, partition), []).append(
+                    (row.key, row.value, headers)
+                )
+            await asyncio.gather(*await send_batches(producer, by_partition))
+        except BaseException as error:
+            end_spans(spans, error)
+            raise
+        end_spans(spans)
 
     async def _lead(self) -> bool:
         """On PostgreSQL only one relay of a service publishes: the holder of an advisory lock."""

@@ -134,7 +134,12 @@ async def start_registry(
 
 async def serve_until_signal(settings: S, start: Callable[[S], Awaitable[RunningService]]) -> None:
     """Configures logging and tracing, starts the service, and runs it until SIGTERM/SIGINT."""
-    configure_logging(settings.log_level, settings.log_format, settings.service_name)
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        settings.service_name,
+        personal_data=settings.log_personal_data,
+    )
     configure_tracing(settings.service_name, otlp=bool(settings.otlp_endpoint))
     service = await start(settings)
     settle_heap()

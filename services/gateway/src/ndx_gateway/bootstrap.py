@@ -13,7 +13,7 @@ import grpc
 import structlog
 from aiokafka import AIOKafkaProducer
 
-from ndx_runtime.consumer import EventConsumer
+from ndx_runtime.consumer import BatchHandler, EventConsumer
 from ndx_runtime.contracts import load_contracts
 from ndx_runtime.db import Database, create_schema
 from ndx_runtime.grpc_server import ServiceHost
@@ -97,13 +97,13 @@ async def _within(stopping: Coroutine[Any, Any, None], what: str) -> bool:
     return True
 
 
-def tracker_consumer(settings: GatewaySettings, index: AuditIndex) -> EventConsumer:
-    """The consumer that builds the data tracker's index from the audit topic."""
+def tracker_consumer(settings: GatewaySettings, index: BatchHandler) -> EventConsumer:
+    """The consumer that builds the data tracker's index (`index`) from the audit topic."""
     return EventConsumer(
         settings.kafka,
         settings.audit_topic,
         settings.tracker_consumer_group,
-        batch_handler=index.apply,
+        batch_handler=index,
         client_id="ndx-gateway-tracker",
     )
 
@@ -125,7 +125,7 @@ async def start_indexer(settings: GatewaySettings) -> RunningIndexer:
     await ensure_topics(settings.kafka, [audit_topic(settings)])
     db = Database.from_url(settings.database_url)
     await create_schema(db.engine, metadata)
-    consumer = tracker_consumer(settings, AuditIndex(db))
+    consumer = tracker_consumer(settings, AuditIndex(db).apply)
     await consumer.start()
     log.info("audit indexer running", topic=settings.audit_topic)
     return RunningIndexer(consumer, db)
@@ -190,7 +190,7 @@ async def start(
         asyncio.create_task(policy.watch(settings.policy_poll_seconds), name="policy-watch")
     )
     if index_audit:
-        running.consumer = tracker_consumer(settings, index)
+        running.consumer = tracker_consumer(settings, index.apply)
         await running.consumer.start()
     await host.start()
     log.info(

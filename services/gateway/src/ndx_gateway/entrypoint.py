@@ -41,7 +41,12 @@ async def index(settings: GatewaySettings) -> None:
 
 
 def _configure(settings: GatewaySettings) -> None:
-    configure_logging(settings.log_level, settings.log_format, settings.service_name)
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        settings.service_name,
+        personal_data=settings.log_personal_data,
+    )
     configure_tracing(settings.service_name, otlp=bool(settings.otlp_endpoint))
 
 

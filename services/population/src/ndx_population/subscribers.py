@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import structlog
 from google.protobuf.message import DecodeError
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Column, Connection, Table, select
 
 from ndx.common.v1 import types_pb2
@@ -24,10 +25,13 @@ from ndx_runtime.envelope import header
 from ndx_runtime.inbox import applied_versions
 from ndx_runtime.proto_values import date_from_proto
 from ndx_runtime.service import RunningService
+from ndx_runtime.settings import ServiceSettings
 from ndx_runtime.topics import ensure_topics, entity_topic
 from ndx_runtime.uow import SqlUnitOfWork
 
 from .config import PARTITIONS, TOPIC
+
+log = structlog.get_logger(__name__)
 
 SOURCE = "ndx.population.citizen"
 EVENT_TYPE = events_pb2.CitizenChanged.DESCRIPTOR.full_name
@@ -119,10 +123,17 @@ def citizen_event_handler(
                 if f.version <= applied.get(f.citizen_id, 0):
                     continue  # a redelivery or a replay: already applied
                 if f.citizen_id in mirrored:
+                    changed = 0
                     if f.renamed_to is not None:
-                        await renamed(f.citizen_id, f.renamed_to, f.changed_at, uow)
+                        changed += await renamed(f.citizen_id, f.renamed_to, f.changed_at, uow)
                     if f.died_on is not None:
-                        await died(f.citizen_id, f.died_on, f.changed_at, uow)
+                        changed += await died(f.citizen_id, f.died_on, f.changed_at, uow)
+                    log.debug(
+                        "citizen change applied",
+                        citizen_id=f.citizen_id,
+                        version=f.version,
+                        changed=changed,
+                    )
                 applied[f.citizen_id] = f.version
             uow.applied = (inbox, SOURCE, {i: applied[i] for i in ids if i in applied})
             await uow.commit()
@@ -133,10 +144,15 @@ def citizen_event_handler(
 class FollowsCitizens(BaseSettings):
     """Settings of a registry that mirrors citizens (mixed into its service settings)."""
 
+    model_config = SettingsConfigDict(use_attribute_docstrings=True)
+
     follow_citizens: bool = True
+    """Apply the population registry's citizen events (renames, deaths); false only for a
+    registry tested on its own."""
     citizen_topic: str = TOPIC
-    # Set by each registry to its own group, e.g. "ndx-land".
+    """Topic of the citizens' change events, read by this registry."""
     consumer_group: str = ""
+    """Consumer group reading `citizen_topic`; each registry has its own."""
 
 
 async def follow_citizens(
@@ -164,12 +180,18 @@ async def follow_citizens(
     handler = citizen_event_handler(
         service.db, inbox, new_uow, references=references, renamed=renamed, died=died
     )
-    consumer = EventConsumer(
-        kafka,
+    consumer = citizen_consumer(settings, handler)
+    await service.add_consumer(consumer)
+    return consumer
+
+
+def citizen_consumer(settings: ServiceSettings, handler: BatchHandler) -> EventConsumer:
+    """The registry's consumer group on the citizen topic (not started)."""
+    assert isinstance(settings, FollowsCitizens)
+    return EventConsumer(
+        settings.kafka,
         settings.citizen_topic,
         settings.consumer_group or f"ndx-{settings.service_name}",
         batch_handler=handler,
         client_id=f"ndx-{settings.service_name}",
     )
-    await service.add_consumer(consumer)
-    return consumer

@@ -21,6 +21,18 @@ SOURCE = "//ndx.gov.vn/gateway"
 TYPE = "ndx.gateway.v1.AuditRecord"
 
 
+def audit_headers(chain_id: str, record: audit_pb2.AuditRecord) -> list[tuple[str, bytes]]:
+    """A sealed record's CloudEvents headers (binary mode); the id is its place in its chain."""
+    return [
+        ("ce_id", f"{chain_id}:{record.sequence}".encode()),
+        ("ce_source", SOURCE.encode()),
+        ("ce_type", TYPE.encode()),
+        ("ce_specversion", b"1.0"),
+        ("ce_time", record.time.ToJsonString().encode()),
+        ("content-type", b"application/protobuf"),
+    ]
+
+
 class AuditUnavailable(Exception):
     """The audit record could not be durably written; the call must not be answered."""
 
@@ -62,16 +74,11 @@ class AuditLog:
                 async with self._order:
                     data = self.chain.seal(record)
                     chain_id = self.chain.chain_id
-                    headers = [
-                        ("ce_id", f"{chain_id}:{record.sequence}".encode()),
-                        ("ce_source", SOURCE.encode()),
-                        ("ce_type", TYPE.encode()),
-                        ("ce_specversion", b"1.0"),
-                        ("ce_time", record.time.ToJsonString().encode()),
-                        ("content-type", b"application/protobuf"),
-                    ]
                     sent = await self.producer.send(
-                        self.topic, data, key=chain_id.encode(), headers=headers
+                        self.topic,
+                        data,
+                        key=chain_id.encode(),
+                        headers=audit_headers(chain_id, record),
                     )
                 await sent
         except (TimeoutError, KafkaError) as e:
