@@ -38,6 +38,8 @@ class ServiceSettings(BaseSettings):
     )
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
+    # Prometheus /metrics over HTTP on grpc_host; None: not served, 0: any free port (logged).
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
     # Seconds in-flight RPCs get to finish after SIGTERM.
     shutdown_grace_seconds: float = 10.0
     outbox_batch_size: int = 2000
