@@ -21,6 +21,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from .errors import DomainError
+from .metrics import ConsumerMetrics, Metrics
 from .topics import TopicSpec, ensure_topics
 
 log = structlog.get_logger(__name__)
@@ -55,8 +56,9 @@ class ConsumerStats:
     last_log: float = 0.0
 
 
-Handler = Callable[[Delivery], Awaitable[None]]
-BatchHandler = Callable[[list[Delivery]], Awaitable[None]]
+# A handler may return how many of its records it skipped (already applied, tombstones).
+Handler = Callable[[Delivery], Awaitable[int | None]]
+BatchHandler = Callable[[list[Delivery]], Awaitable[int | None]]
 
 
 class EventConsumer:
@@ -75,6 +77,7 @@ class EventConsumer:
         max_batch: int = 500,
         client_id: str = "ndx",
         retry_seconds: float = 1.0,
+        metrics: Metrics | None = None,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler and batch_handler")
@@ -86,14 +89,16 @@ class EventConsumer:
         self._retry_seconds = retry_seconds
         self._bootstrap = bootstrap
         self.broker = KafkaBroker(bootstrap, client_id=client_id, logger=None)
-        self.broker.subscriber(
+        self._subscriber = self.broker.subscriber(
             topic,
             batch=True,
             max_records=max_batch,
             group_id=group_id,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
-        )(self._consume)
+        )
+        self._subscriber(self._consume)
+        self._metrics = ConsumerMetrics(metrics or Metrics(), topic, group_id, self.dlq_topic)
 
     async def start(self) -> None:
         """Creates the dead-letter topic if missing, then joins the group."""
@@ -103,9 +108,9 @@ class EventConsumer:
     async def stop(self) -> None:
         await self.broker.stop()
 
-    async def _one_as_batch(self, delivery: Delivery) -> None:
+    async def _one_as_batch(self, delivery: Delivery) -> int | None:
         assert self._batch_handler is not None
-        await self._batch_handler([delivery])
+        return await self._batch_handler([delivery])
 
     async def _consume(self, msg: KafkaMessage) -> None:
         records: tuple[ConsumerRecord[bytes, bytes], ...] = msg.raw_message
@@ -122,10 +127,14 @@ class EventConsumer:
         ]
         started = time.time()
         try:
-            await self._handle(batch)
+            skipped, dead = await self._handle(batch)
         except Exception:
             # Not the records' fault: rewind, wait, and let the batch be consumed again.
             self.stats.retries += 1
+            self._metrics.retries.inc()
+            self._metrics.lag(
+                self._subscriber.consumer, {d.partition: d.offset for d in batch[::-1]}
+            )
             log.exception(
                 "event handling failed; will retry",
                 topic=self.topic,
@@ -136,6 +145,8 @@ class EventConsumer:
         self.stats.handled += len(batch)
         for d in batch:
             self.stats.last_offset[d.partition] = d.offset
+        self._metrics.done(len(batch), skipped, dead)
+        self._metrics.lag(self._subscriber.consumer, {d.partition: d.offset + 1 for d in batch})
         finished = time.time()
         log.debug(
             "batch handled",
@@ -156,19 +167,22 @@ class EventConsumer:
                 last_offsets=self.stats.last_offset,
             )
 
-    async def _handle(self, batch: list[Delivery]) -> None:
+    async def _handle(self, batch: list[Delivery]) -> tuple[int, int]:
+        """Handles a batch; returns how many records were skipped and dead-lettered."""
         if self._batch_handler is not None and len(batch) > 1:
             try:
-                await self._batch_handler(batch)
-                return
+                return await self._batch_handler(batch) or 0, 0
             except (PoisonRecord, DomainError):
                 pass  # find the record at fault: one at a time
+        skipped = dead = 0
         for delivery in batch:
             try:
-                await self._handler(delivery)
+                skipped += await self._handler(delivery) or 0
             except (PoisonRecord, DomainError) as error:
                 await self._dead_letter(delivery, error)
                 self.stats.handled -= 1  # counted as dead-lettered instead
+                dead += 1
+        return skipped, dead
 
     async def _dead_letter(self, delivery: Delivery, error: Exception) -> None:
         headers = {k: v.decode(errors="replace") for k, v in delivery.headers}
@@ -182,6 +196,7 @@ class EventConsumer:
             headers=headers,
         )
         self.stats.dead_lettered += 1
+        self._metrics.dead_letters.inc()
         log.warning(
             "record dead-lettered",
             topic=delivery.topic,

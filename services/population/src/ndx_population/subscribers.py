@@ -107,16 +107,19 @@ def citizen_event_handler(
     def look_up(conn: Connection, ids: set[str]) -> tuple[dict[str, int], set[str]]:
         return applied_versions(conn, inbox, SOURCE, ids), referenced(conn, references, ids)
 
-    async def handle(batch: list[Delivery]) -> None:
+    async def handle(batch: list[Delivery]) -> int:
+        """Returns how many records changed nothing (tombstones, versions already applied)."""
         facts = [f for f in map(citizen_facts, batch) if f is not None]
+        skipped = len(batch) - len(facts)
         if not facts:
-            return
+            return skipped
         ids = {f.citizen_id for f in facts}
         applied, mirrored = await db.read(lambda c: look_up(c, ids))
         uow = new_uow()
         async with uow:
             for f in facts:
                 if f.version <= applied.get(f.citizen_id, 0):
+                    skipped += 1
                     continue  # a redelivery or a replay: already applied
                 if f.citizen_id in mirrored:
                     if f.renamed_to is not None:
@@ -126,6 +129,7 @@ def citizen_event_handler(
                 applied[f.citizen_id] = f.version
             uow.applied = (inbox, SOURCE, {i: applied[i] for i in ids if i in applied})
             await uow.commit()
+        return skipped
 
     return handle
 
@@ -169,6 +173,7 @@ async def follow_citizens(
         settings.consumer_group or f"ndx-{settings.service_name}",
         batch_handler=handler,
         client_id=f"ndx-{settings.service_name}",
+        metrics=service.metrics,
     )
     await service.add_consumer(consumer)
     return consumer
