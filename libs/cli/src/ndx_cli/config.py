@@ -24,6 +24,14 @@ SERVICE_ALIASES: dict[str, str] = {
     "tracker": "ndx.gateway.v1.DataTrackerService",
 }
 
+# Where `ndx up` serves each service's Prometheus /metrics (on the host of its address).
+METRICS_PORTS: dict[str, int] = {
+    "gateway": 9451,
+    "population": 9461,
+    "land": 9462,
+    "business": 9463,
+}
+
 AUDIT_TOPIC = "ndx.gateway.audit.v1"
 
 
@@ -42,6 +50,10 @@ class CliSettings(BaseSettings):
     population_address: str = ROUTES["population"]
     land_address: str = ROUTES["land"]
     business_address: str = ROUTES["business"]
+    gateway_metrics_port: int = METRICS_PORTS["gateway"]
+    population_metrics_port: int = METRICS_PORTS["population"]
+    land_metrics_port: int = METRICS_PORTS["land"]
+    business_metrics_port: int = METRICS_PORTS["business"]
     # The officer id sent with calls through the gateway when --officer is not given.
     officer: str = Field(default_factory=_login)
     # The gateway's audit index and topic, as the gateway itself is configured (GATEWAY_*);
@@ -61,6 +73,9 @@ class CliSettings(BaseSettings):
 
     def address(self, via: str) -> str:
         return str(getattr(self, f"{via}_address"))
+
+    def metrics_port(self, via: str) -> int:
+        return int(getattr(self, f"{via}_metrics_port"))
 
     def audit_database_url(self) -> str:
         """The gateway's audit index: GATEWAY_DATABASE_URL, else the one `ndx up` keeps."""
