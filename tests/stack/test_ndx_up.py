@@ -113,7 +113,8 @@ def test_up_starts_the_gateway_after_the_registries(stack: Stack) -> None:
     assert (stack.home / "logs" / "gateway.log").stat().st_size > 0
 
 
-def test_an_agency_calls_through_the_gateway_and_the_citizen_sees_it(stack: Stack) -> None:
+def tax_lookup(stack: Stack) -> tuple[str, subprocess.CompletedProcess[str]]:
+    """The tax authority reads the first sample citizen through the gateway."""
     seed = json.loads((stack.home / "seed.json").read_text())
     citizen = seed["samples"][0]["citizen_id"]
     call = stack.ndx(
@@ -123,6 +124,11 @@ def test_an_agency_calls_through_the_gateway_and_the_citizen_sees_it(stack: Stac
         "--as", "tax-authority", "--purpose", "tax-registration",
     )  # fmt: skip
     assert call.returncode == 0, call.stderr
+    return citizen, call
+
+
+def test_an_agency_calls_through_the_gateway_and_the_citizen_sees_it(stack: Stack) -> None:
+    citizen, call = tax_lookup(stack)
     assert json.loads(call.stdout)["citizen_id"] == citizen
     assert "x-ndx-redacted" in call.stderr
 
@@ -156,15 +162,7 @@ async def test_every_service_serves_its_metrics(stack: Stack, scrape: Any) -> No
     def port(route: str) -> int:
         return int(stack.env[f"NDX_{route}_METRICS_PORT"])
 
-    seed = json.loads((stack.home / "seed.json").read_text())
-    citizen = seed["samples"][0]["citizen_id"]
-    call = stack.ndx(
-        "call",
-        "population/GetCitizen",
-        json.dumps({"citizen_id": citizen}),
-        "--as", "tax-authority", "--purpose", "tax-registration",
-    )  # fmt: skip
-    assert call.returncode == 0, call.stderr
+    citizen, _ = tax_lookup(stack)
     for route in ROUTES:
         metrics = await scrape(port(route))
         assert metrics.value("process_cpu_seconds_total") > 0, route

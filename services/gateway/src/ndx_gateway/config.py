@@ -42,7 +42,9 @@ class GatewaySettings(ServiceSettings):
     # The data tracker's index of the audit topic (SQLite file or PostgreSQL URL).
     database_url: str = "sqlite+aiosqlite:///.ndx/data/gateway.db"
     tracker_consumer_group: str = "ndx-gateway-tracker"
-    # Worker processes serving one port (SO_REUSEPORT); 1 serves from the main process.
+    # Worker processes serving one port (SO_REUSEPORT); 1 serves from the main process. With
+    # more, each process serves its own metrics: the main one (the audit indexer) on
+    # metrics_port, worker n on metrics_port + 1 + n.
     workers: int = 1
     # Where agencies' feeds read: aggregate (as the policy names it) -> change-event topic.
     feed_topics: dict[str, str] = Field(
