@@ -29,6 +29,14 @@ SERVICE_ALIASES: dict[str, str] = {
     "tracker": "ndx.gateway.v1.DataTrackerService",
 }
 
+# Where `ndx up` serves each service's Prometheus /metrics (on the host of its address).
+METRICS_PORTS: dict[str, int] = {
+    "gateway": 9451,
+    "population": 9461,
+    "land": 9462,
+    "business": 9463,
+}
+
 AUDIT_TOPIC = "ndx.gateway.audit.v1"
 
 
@@ -54,6 +62,14 @@ class CliSettings(BaseSettings):
     """host:port of the land registry, for `ndx call --via land`."""
     business_address: str = ROUTES["business"]
     """host:port of the business registry, for `ndx call --via business`."""
+    gateway_metrics_port: int = METRICS_PORTS["gateway"]
+    """Port `ndx up` gives the gateway's Prometheus endpoint."""
+    population_metrics_port: int = METRICS_PORTS["population"]
+    """Port `ndx up` gives the population registry's Prometheus endpoint."""
+    land_metrics_port: int = METRICS_PORTS["land"]
+    """Port `ndx up` gives the land registry's Prometheus endpoint."""
+    business_metrics_port: int = METRICS_PORTS["business"]
+    """Port `ndx up` gives the business registry's Prometheus endpoint."""
     officer: str = Field(default_factory=_login, json_schema_extra={"doc_default": "login name"})
     """The officer id sent with calls through the gateway when --officer is not given."""
     gateway_database_url: str | None = Field(
@@ -74,6 +90,9 @@ class CliSettings(BaseSettings):
 
     def address(self, via: str) -> str:
         return str(getattr(self, f"{via}_address"))
+
+    def metrics_port(self, via: str) -> int:
+        return int(getattr(self, f"{via}_metrics_port"))
 
     def audit_database_url(self) -> str:
         """The gateway's audit index: GATEWAY_DATABASE_URL, else the one `ndx up` keeps."""

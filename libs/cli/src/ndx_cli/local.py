@@ -44,6 +44,11 @@ class LocalService:
     def address(self, settings: CliSettings) -> str:
         return settings.address(self.route)
 
+    def metrics_url(self, settings: CliSettings) -> str:
+        """Where Prometheus scrapes the service (on the host it serves gRPC on)."""
+        host = self.address(settings).rpartition(":")[0]
+        return f"http://{host}:{settings.metrics_port(self.route)}/metrics"
+
     def env(self, settings: CliSettings, home: Path, bootstrap: str) -> dict[str, str]:
         pki = home / "pki"
         p = self.env_prefix
@@ -54,6 +59,7 @@ class LocalService:
             f"{p}DATABASE_URL": self.database_url(home),
             f"{p}GRPC_HOST": host,
             f"{p}GRPC_PORT": port,
+            f"{p}METRICS_PORT": str(settings.metrics_port(self.route)),
             f"{p}TLS_CERT_FILE": str(pki / f"{self.name}.crt"),
             f"{p}TLS_KEY_FILE": str(pki / f"{self.name}.key"),
             f"{p}TLS_CA_FILE": str(pki / "ca.crt"),
@@ -178,6 +184,7 @@ def start_service(service: LocalService, settings: CliSettings, home: Path, boot
             )
         if healthy(address, home):
             click.echo(f"  serving on {address} (pid {proc.pid}), log {log_file}")
+            click.echo(f"  metrics at {service.metrics_url(settings)}")
             return
         time.sleep(0.3)
     raise click.ClickException(f"{service.name} did not become healthy in 60 s; see {log_file}")

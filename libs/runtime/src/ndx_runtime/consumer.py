@@ -24,6 +24,7 @@ from opentelemetry.trace import Span
 from .errors import DomainError
 from .kafka_connection import KafkaTarget, broker_options
 from .kafka_tracing import BatchTrace, failed, under
+from .metrics import ConsumerMetrics, Metrics
 from .topics import TopicSpec, ensure_topics
 
 log = structlog.get_logger(__name__)
@@ -72,8 +73,9 @@ class ConsumerStats:
     last_log: float = 0.0
 
 
-Handler = Callable[[Delivery], Awaitable[None]]
-BatchHandler = Callable[[list[Delivery]], Awaitable[None]]
+# A handler may return how many of its records it skipped (already applied, tombstones).
+Handler = Callable[[Delivery], Awaitable[int | None]]
+BatchHandler = Callable[[list[Delivery]], Awaitable[int | None]]
 
 
 class EventConsumer:
@@ -92,6 +94,7 @@ class EventConsumer:
         max_batch: int = 500,
         client_id: str = "ndx",
         retry_seconds: float = 1.0,
+        metrics: Metrics | None = None,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler and batch_handler")
@@ -103,7 +106,7 @@ class EventConsumer:
         self._retry_seconds = retry_seconds
         self._kafka = kafka
         self.broker = KafkaBroker(**broker_options(kafka), client_id=client_id, logger=None)
-        self.broker.subscriber(
+        self._subscriber = self.broker.subscriber(
             topic,
             title=f"{topic}:{group_id}",
             batch=True,
@@ -111,7 +114,9 @@ class EventConsumer:
             group_id=group_id,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
-        )(self._consume)
+        )
+        self._subscriber(self._consume)
+        self._metrics = ConsumerMetrics(metrics or Metrics(), topic, group_id, self.dlq_topic)
 
     async def start(self) -> None:
         """Creates the dead-letter topic if missing, then joins the group."""
@@ -121,9 +126,9 @@ class EventConsumer:
     async def stop(self) -> None:
         await self.broker.stop()
 
-    async def _one_as_batch(self, delivery: Delivery) -> None:
+    async def _one_as_batch(self, delivery: Delivery) -> int | None:
         assert self._batch_handler is not None
-        await self._batch_handler([delivery])
+        return await self._batch_handler([delivery])
 
     async def _consume(self, msg: KafkaMessage) -> None:
         records: tuple[ConsumerRecord[bytes, bytes], ...] = msg.raw_message
@@ -150,7 +155,7 @@ class EventConsumer:
             # The lines logged here carry the batch's trace ids.
             with traced.handling():
                 try:
-                    await self._handle(batch)
+                    skipped, dead = await self._handle(batch)
                 except Exception:
                     log.exception(
                         "event handling failed; will retry",
@@ -158,10 +163,18 @@ class EventConsumer:
                         first_offsets={d.partition: d.offset for d in reversed(batch)},
                     )
                     raise
+                self._metrics.done(len(batch), skipped, dead)
+                self._metrics.lag(
+                    self._subscriber.consumer, {d.partition: d.offset + 1 for d in batch}
+                )
                 self._progress(records, started)
         except Exception:
             # Not the records' fault: rewind, wait, and let the batch be consumed again.
             self.stats.retries += 1
+            self._metrics.retries.inc()
+            self._metrics.lag(
+                self._subscriber.consumer, {d.partition: d.offset for d in batch[::-1]}
+            )
             await asyncio.sleep(self._retry_seconds)
             raise
 
@@ -189,21 +202,24 @@ class EventConsumer:
                 last_offsets=self.stats.last_offset,
             )
 
-    async def _handle(self, batch: list[Delivery]) -> None:
+    async def _handle(self, batch: list[Delivery]) -> tuple[int, int]:
+        """Handles a batch; returns how many records were skipped and dead-lettered."""
         if self._batch_handler is not None and len(batch) > 1:
             try:
-                await self._batch_handler(batch)
-                return
+                return await self._batch_handler(batch) or 0, 0
             except (PoisonRecord, DomainError):
                 pass  # find the record at fault: one at a time
+        skipped = dead = 0
         for delivery in batch:
             try:
                 with under(delivery.span):
-                    await self._handler(delivery)
+                    skipped += await self._handler(delivery) or 0
             except (PoisonRecord, DomainError) as error:
                 failed(delivery.span, error)
                 await self._dead_letter(delivery, error)
                 self.stats.handled -= 1  # counted as dead-lettered instead
+                dead += 1
+        return skipped, dead
 
     async def _dead_letter(self, delivery: Delivery, error: Exception) -> None:
         headers = {k: v.decode(errors="replace") for k, v in delivery.headers}
@@ -217,6 +233,7 @@ class EventConsumer:
             headers=headers,
         )
         self.stats.dead_lettered += 1
+        self._metrics.dead_letters.inc()
         log.warning(
             "record dead-lettered",
             topic=delivery.topic,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import zlib
+from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -37,8 +39,12 @@ from .batches import Outgoing, send_batches
 from .db import Database, is_sqlite
 from .envelope import Headers
 from .kafka_tracing import end_spans, send_span
+from .metrics import Metrics
 
 log = structlog.get_logger(__name__)
+
+# While publishing, the backlog gauges are refreshed (one COUNT) at most this often.
+BACKLOG_SECONDS = 1.0
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
 _ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -81,6 +87,7 @@ class OutboxRelay:
         *,
         batch_size: int = 2000,
         poll_seconds: float = 0.5,
+        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
         self._table = table
@@ -94,6 +101,10 @@ class OutboxRelay:
         self.published = 0
         # The Java client's murmur2 partitioner, so that every producer agrees on key placement.
         self._partitioner = DefaultPartitioner()
+        self._metrics = metrics or Metrics()
+        self._oldest: datetime | None = None
+        self._measured = 0.0
+        self._metrics.outbox_oldest_age.set_function(self._oldest_age)
 
     def notify(self) -> None:
         """Wakes the relay: a transaction just committed events."""
@@ -105,13 +116,16 @@ class OutboxRelay:
         while not self._stopping:
             try:
                 if not await self._lead():
+                    await self._measure(None)
                     await self._sleep(self._poll_seconds * 4)
                     continue
                 n = await self.publish_batch()
+                await self._measure(n)
                 backoff = 0.2
             except (KafkaError, OSError, SQLAlchemyError) as e:
                 log.warning("outbox relay failed; retrying", error=repr(e), retry_in=backoff)
                 await self._release_leadership()
+                await self._measure(None)  # the backlog grows while Kafka is away
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -154,7 +168,35 @@ class OutboxRelay:
         async with self._db.write_lock, self._db.engine.begin() as conn:
             await conn.execute(delete(t).where(t.c.id.in_([r.id for r in rows])))
         self.published += len(rows)
+        for topic, n in Counter(r.topic for r in rows).items():
+            self._metrics.events_published.labels(topic).inc(n)
         return len(rows)
+
+    async def measure(self) -> None:
+        """Sets the backlog gauges from the outbox as it is now (one query)."""
+        count, oldest = await self.backlog()
+        self._gauge(count, oldest)
+
+    async def _measure(self, published: int | None) -> None:
+        """Refreshes the backlog gauges after a batch of `published` rows (None: nothing was
+        published): for free when the outbox was just found empty, else with one query at
+        most every BACKLOG_SECONDS, not one per event."""
+        if published == 0:
+            self._gauge(0, None)
+        elif time.monotonic() - self._measured >= BACKLOG_SECONDS:
+            with contextlib.suppress(OSError, SQLAlchemyError):  # the database is away too
+                await self.measure()
+
+    def _gauge(self, count: int, oldest: datetime | None) -> None:
+        self._measured = time.monotonic()
+        self._metrics.outbox_backlog.set(count)
+        # SQLite gives back naive datetimes; every row was written in UTC.
+        self._oldest = oldest if oldest is None or oldest.tzinfo else oldest.replace(tzinfo=UTC)
+
+    def _oldest_age(self) -> float:
+        """Read by the metrics thread at each scrape."""
+        oldest = self._oldest
+        return 0.0 if oldest is None else max(0.0, time.time() - oldest.timestamp())
 
     async def _produce(self, rows: Sequence[Row[Any]]) -> None:
         """Sends the rows as record batches, one key one partition, and waits for every ack;

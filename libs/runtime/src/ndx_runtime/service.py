@@ -18,6 +18,7 @@ from .db import Database, create_schema
 from .grpc_server import Register, ServiceHost, wait_for_shutdown_signal
 from .kafka import create_producer
 from .logs import configure_logging
+from .metrics import Metrics, MetricsServer, serve_metrics
 from .outbox import OutboxRelay
 from .settings import ServiceSettings
 from .telemetry import configure_tracing
@@ -44,6 +45,8 @@ class RunningService:
     consumers: list[EventConsumer] = field(default_factory=list)
     # Clients of other services (closed last, once no call can use them).
     clients: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
+    metrics_server: MetricsServer | None = None
 
     def unit_of_work(self, cls: type[U], topic: str) -> Callable[[], U]:
         """A factory of units of work publishing on `topic`, waking the relay on commit."""
@@ -78,6 +81,8 @@ class RunningService:
                 await close()
         await self.producer.stop()
         await self.db.dispose()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
         log.info("service stopped", service=self.settings.service_name)
 
 
@@ -96,16 +101,19 @@ async def start_service(
     await ensure_topics(kafka, topics)
     producer = create_producer(kafka, f"ndx-{settings.service_name}")
     await producer.start()
+    metrics = Metrics()
     relay = OutboxRelay(
         db,
         outbox,
         producer,
         batch_size=settings.outbox_batch_size,
         poll_seconds=settings.outbox_poll_seconds,
+        metrics=metrics,
     )
-    host = ServiceHost(settings, secure=secure)
-    service = RunningService(settings, db, producer, relay, host, outbox)
+    host = ServiceHost(settings, secure=secure, rpc_metrics=metrics.rpc)
+    service = RunningService(settings, db, producer, relay, host, outbox, metrics=metrics)
     service.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+    service.metrics_server = await serve_metrics(metrics, settings)
     return service
 
 

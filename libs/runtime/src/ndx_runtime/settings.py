@@ -70,6 +70,9 @@ class ServiceSettings(BaseSettings):
     log_personal_data: bool = False
     """Let log lines carry personal data (citizen ids, names, addresses, officer ids); off,
     they are replaced by `[redacted]` at every level. For a test environment's debugging."""
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    """Port of the Prometheus `/metrics` HTTP endpoint on `grpc_host`; unset: not served, 0: any
+    free port (logged)."""
     shutdown_grace_seconds: float = 10.0
     """Seconds in-flight RPCs get to finish after SIGTERM."""
     outbox_batch_size: int = 2000

@@ -18,6 +18,7 @@ from ndx_runtime.contracts import load_contracts
 from ndx_runtime.db import Database, create_schema
 from ndx_runtime.grpc_server import ServiceHost
 from ndx_runtime.kafka import create_producer
+from ndx_runtime.metrics import Metrics, MetricsServer, serve_metrics
 from ndx_runtime.tls import channel_credentials
 from ndx_runtime.topics import TopicSpec, ensure_topics
 
@@ -25,6 +26,7 @@ from .admission import Admission
 from .audit.log import AuditLog
 from .config import GatewaySettings
 from .feed.service import FeedService
+from .metrics import GatewayMetrics
 from .policy import FEED_METHOD
 from .policy_source import PolicySource
 from .proxy import Gateway
@@ -58,8 +60,10 @@ class RunningGateway:
     db: Database
     channels: list[grpc.aio.Channel]
     feeds: FeedService
+    metrics: GatewayMetrics
     consumer: EventConsumer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    metrics_server: MetricsServer | None = None
 
     @property
     def port(self) -> int:
@@ -79,6 +83,8 @@ class RunningGateway:
         if not await _within(self.producer.stop(), "audit producer"):
             await self.producer.client.close()
         await self.db.dispose()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
         log.info("gateway stopped")
 
 
@@ -97,7 +103,9 @@ async def _within(stopping: Coroutine[Any, Any, None], what: str) -> bool:
     return True
 
 
-def tracker_consumer(settings: GatewaySettings, index: BatchHandler) -> EventConsumer:
+def tracker_consumer(
+    settings: GatewaySettings, index: BatchHandler, metrics: Metrics | None = None
+) -> EventConsumer:
     """The consumer that builds the data tracker's index (`index`) from the audit topic."""
     return EventConsumer(
         settings.kafka,
@@ -105,6 +113,7 @@ def tracker_consumer(settings: GatewaySettings, index: BatchHandler) -> EventCon
         settings.tracker_consumer_group,
         batch_handler=index,
         client_id="ndx-gateway-tracker",
+        metrics=metrics,
     )
 
 
@@ -114,10 +123,13 @@ class RunningIndexer:
 
     consumer: EventConsumer
     db: Database
+    metrics_server: MetricsServer | None = None
 
     async def stop(self) -> None:
         await _within(self.consumer.stop(), "audit index consumer")
         await self.db.dispose()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
         log.info("audit indexer stopped")
 
 
@@ -125,10 +137,12 @@ async def start_indexer(settings: GatewaySettings) -> RunningIndexer:
     await ensure_topics(settings.kafka, [audit_topic(settings)])
     db = Database.from_url(settings.database_url)
     await create_schema(db.engine, metadata)
-    consumer = tracker_consumer(settings, AuditIndex(db).apply)
+    metrics = Metrics()
+    consumer = tracker_consumer(settings, AuditIndex(db).apply, metrics)
     await consumer.start()
     log.info("audit indexer running", topic=settings.audit_topic)
-    return RunningIndexer(consumer, db)
+    server = await serve_metrics(metrics, settings, service="gateway-indexer")
+    return RunningIndexer(consumer, db, server)
 
 
 async def start(
@@ -138,6 +152,8 @@ async def start(
     (one process per deployment does)."""
     pool = load_contracts()
     policy = PolicySource(settings.policy_file, pool)
+    metrics = Metrics()
+    gateway_metrics = GatewayMetrics(metrics, policy, settings.audit_topic)
     kafka = settings.kafka
     await ensure_topics(kafka, [audit_topic(settings)])
     producer = create_producer(
@@ -152,6 +168,7 @@ async def start(
         settings.audit_topic,
         instance or f"{socket.gethostname()}-{os.getpid()}",
         timeout=settings.audit_timeout_seconds,
+        metrics=gateway_metrics,
     )
     db = Database.from_url(settings.database_url)
     await create_schema(db.engine, metadata)
@@ -169,7 +186,7 @@ async def start(
     routes.append(local_route(pool, LIST_ACCESSES, DataTracker(index, policy).list_accesses))
     admission = Admission(policy, Quotas())
     gateway = Gateway(admission, audit, upstream_timeout=settings.upstream_timeout_seconds)
-    table = RouteTable(gateway, routes)
+    table = RouteTable(gateway, routes, around=metrics.rpc.around)
     feeds = FeedService(
         admission,
         audit,
@@ -181,18 +198,20 @@ async def start(
         max_subscriptions=settings.feed_max_subscriptions,
     )
     table.add(FEED_METHOD, feeds.handler())
+    gateway_metrics.open_feeds.set_function(lambda: feeds.open_feeds)
     host = ServiceHost(settings, allow_list=False, observe=False, reuse_port=settings.workers > 1)
     host.add_generic(table, table.services)
     running = RunningGateway(
-        settings, host, policy, audit, producer, db, list(channels.values()), feeds
+        settings, host, policy, audit, producer, db, list(channels.values()), feeds, gateway_metrics
     )
     running.tasks.append(
         asyncio.create_task(policy.watch(settings.policy_poll_seconds), name="policy-watch")
     )
     if index_audit:
-        running.consumer = tracker_consumer(settings, index.apply)
+        running.consumer = tracker_consumer(settings, index.apply, metrics)
         await running.consumer.start()
     await host.start()
+    running.metrics_server = await serve_metrics(metrics, settings)
     log.info(
         "gateway serving",
         port=host.port,

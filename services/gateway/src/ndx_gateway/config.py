@@ -49,7 +49,9 @@ class GatewaySettings(ServiceSettings):
     tracker_consumer_group: str = "ndx-gateway-tracker"
     """Consumer group of the data tracker's indexer, reading `audit_topic`."""
     workers: int = 1
-    """Worker processes serving one port (SO_REUSEPORT); 1 serves from the main process."""
+    """Worker processes serving one port (SO_REUSEPORT); 1 serves from the main process. With
+    more, each process serves its own metrics: the main one (the audit indexer) on
+    `metrics_port`, worker n on `metrics_port + 1 + n`."""
     feed_topics: dict[str, str] = Field(
         default_factory=lambda: {
             "citizen": "ndx.population.citizen.v1",

@@ -23,6 +23,7 @@ from ndx_runtime.consumer import BatchHandler, Delivery, EventConsumer, PoisonRe
 from ndx_runtime.db import Database
 from ndx_runtime.envelope import header
 from ndx_runtime.inbox import applied_versions
+from ndx_runtime.metrics import Metrics
 from ndx_runtime.proto_values import date_from_proto
 from ndx_runtime.service import RunningService
 from ndx_runtime.settings import ServiceSettings
@@ -111,16 +112,19 @@ def citizen_event_handler(
     def look_up(conn: Connection, ids: set[str]) -> tuple[dict[str, int], set[str]]:
         return applied_versions(conn, inbox, SOURCE, ids), referenced(conn, references, ids)
 
-    async def handle(batch: list[Delivery]) -> None:
+    async def handle(batch: list[Delivery]) -> int:
+        """Returns how many records changed nothing (tombstones, versions already applied)."""
         facts = [f for f in map(citizen_facts, batch) if f is not None]
+        skipped = len(batch) - len(facts)
         if not facts:
-            return
+            return skipped
         ids = {f.citizen_id for f in facts}
         applied, mirrored = await db.read(lambda c: look_up(c, ids))
         uow = new_uow()
         async with uow:
             for f in facts:
                 if f.version <= applied.get(f.citizen_id, 0):
+                    skipped += 1
                     continue  # a redelivery or a replay: already applied
                 if f.citizen_id in mirrored:
                     changed = 0
@@ -137,6 +141,7 @@ def citizen_event_handler(
                 applied[f.citizen_id] = f.version
             uow.applied = (inbox, SOURCE, {i: applied[i] for i in ids if i in applied})
             await uow.commit()
+        return skipped
 
     return handle
 
@@ -180,12 +185,14 @@ async def follow_citizens(
     handler = citizen_event_handler(
         service.db, inbox, new_uow, references=references, renamed=renamed, died=died
     )
-    consumer = citizen_consumer(settings, handler)
+    consumer = citizen_consumer(settings, handler, service.metrics)
     await service.add_consumer(consumer)
     return consumer
 
 
-def citizen_consumer(settings: ServiceSettings, handler: BatchHandler) -> EventConsumer:
+def citizen_consumer(
+    settings: ServiceSettings, handler: BatchHandler, metrics: Metrics | None = None
+) -> EventConsumer:
     """The registry's consumer group on the citizen topic (not started)."""
     assert isinstance(settings, FollowsCitizens)
     return EventConsumer(
@@ -194,4 +201,5 @@ def citizen_consumer(settings: ServiceSettings, handler: BatchHandler) -> EventC
         settings.consumer_group or f"ndx-{settings.service_name}",
         batch_handler=handler,
         client_id=f"ndx-{settings.service_name}",
+        metrics=metrics,
     )

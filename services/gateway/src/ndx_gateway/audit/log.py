@@ -13,6 +13,7 @@ from aiokafka.errors import KafkaError
 
 from ndx.gateway.v1 import audit_pb2
 
+from ..metrics import GatewayMetrics
 from .chain import AuditChain
 
 log = structlog.get_logger(__name__)
@@ -45,6 +46,7 @@ class AuditLog:
         instance: str,
         *,
         timeout: float,
+        metrics: GatewayMetrics,
         cool_down: float = 1.0,
     ) -> None:
         self.producer = producer
@@ -52,6 +54,7 @@ class AuditLog:
         self.instance = instance
         self.timeout = timeout
         self.cool_down = cool_down
+        self.metrics = metrics
         self.chain = AuditChain(self._new_chain_id())
         self._order = asyncio.Lock()
         self._failed_at: float | None = None
@@ -82,10 +85,12 @@ class AuditLog:
                     )
                 await sent
         except (TimeoutError, KafkaError) as e:
+            self.metrics.audit_failures.inc()
             self._broken(record, e)
             raise AuditUnavailable(f"audit log unavailable: {type(e).__name__}") from e
         self._failed_at = None
         self.written += 1
+        self.metrics.audit_written.inc()
 
     def _broken(self, record: audit_pb2.AuditRecord, error: Exception) -> None:
         """A record that may never be stored leaves a gap; later records start a new chain
