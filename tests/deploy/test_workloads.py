@@ -23,6 +23,8 @@ def test_every_pod_runs_locked_down(render: Render) -> None:
     for workload, pod in workloads:
         where = f"{render.overlay}: {workload['kind']} {workload['metadata']['name']}"
         assert pod["automountServiceAccountToken"] is False, where
+        # Service links would add GATEWAY_PORT, LAND_SERVICE_HOST...: the settings' prefixes.
+        assert pod["enableServiceLinks"] is False, where
         security = pod["securityContext"]
         assert security["runAsNonRoot"] is True, where
         assert security["runAsUser"] == UID and security["runAsGroup"] == UID, where
