@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: help install tools demo up down status tour test test-unit lint proto proto-check docs docs-check bench clean
+.PHONY: help install tools demo up down status tour test test-unit k8s-check lint proto proto-check docs docs-check bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ test: install ## Run the whole test suite (starts a real Kafka broker and Postgr
 
 test-unit: install ## Only the tests that need no broker or database
 	@$(RUN) pytest -m "not kafka and not postgres"
+
+k8s-check: install ## Render deploy/k8s (pinned kustomize), validate every object, lint the Dockerfiles
+	@$(RUN) pytest -q -m deploy tests/deploy
 
 lint: install tools proto-check docs-check ## ruff, mypy (strict), buf lint, and generated code up to date
 	@$(RUN) ruff check .
