@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: help install tools demo up down status tour test test-unit lint proto proto-check bench clean
+.PHONY: help install tools demo up down status tour test test-unit lint proto proto-check bench bench-report clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -53,8 +53,11 @@ proto-check: proto ## Fail when the committed generated code differs from proto/
 	@test -z "$$(git status --porcelain -- libs/contracts/src)" || \
 	  (git status --porcelain -- libs/contracts/src; echo "untracked generated files: run 'make proto' and commit" >&2; exit 1)
 
-bench: install ## Benchmarks: figures and ratios, written to bench/results/
+bench: install ## Every benchmark (about 20 min): figures and ratios in bench/results/, plots and docs/benchmarks.md
 	@$(RUN) python bench/run_all.py
+
+bench-report: install ## Render docs/benchmarks.md and its plots from bench/results/ alone
+	@$(RUN) python bench/report.py
 
 clean: down ## Stop everything and delete local state (.ndx/)
 	rm -rf .ndx
