@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: help install tools demo up down status tour test test-unit k8s-check lint proto proto-check docs docs-check bench clean
+.PHONY: help install tools demo up down status tour test test-unit k8s-check lint proto proto-check docs docs-check bench bench-report clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -62,8 +62,11 @@ docs: install ## Regenerate docs/ from the code (configuration reference, AsyncA
 docs-check: install ## Fail when a generated document in docs/ is out of date
 	@$(RUN) ndx docs --check
 
-bench: install ## Benchmarks: figures and ratios, written to bench/results/
+bench: install ## Every benchmark (about 20 min): figures and ratios in bench/results/, plots and docs/benchmarks.md
 	@$(RUN) python bench/run_all.py
+
+bench-report: install ## Render docs/benchmarks.md and its plots from bench/results/ alone
+	@$(RUN) python bench/report.py
 
 clean: down ## Stop everything and delete local state (.ndx/)
 	rm -rf .ndx
