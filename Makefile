@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: help install tools demo up down status tour test test-unit lint proto proto-check bench clean
+.PHONY: help install tools demo up down status tour test test-unit k8s-check lint proto proto-check docs docs-check bench bench-report clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -37,7 +37,10 @@ test: install ## Run the whole test suite (starts a real Kafka broker and Postgr
 test-unit: install ## Only the tests that need no broker or database
 	@$(RUN) pytest -m "not kafka and not postgres"
 
-lint: install tools proto-check ## ruff, mypy (strict), buf lint, and generated code up to date
+k8s-check: install ## Render deploy/k8s (pinned kustomize), validate every object, lint the Dockerfiles
+	@$(RUN) pytest -q -m deploy tests/deploy
+
+lint: install tools proto-check docs-check ## ruff, mypy (strict), buf lint, and generated code up to date
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
 	@$(RUN) mypy libs/runtime/src libs/refdata/src libs/cli/src services/population/src \
@@ -53,8 +56,17 @@ proto-check: proto ## Fail when the committed generated code differs from proto/
 	@test -z "$$(git status --porcelain -- libs/contracts/src)" || \
 	  (git status --porcelain -- libs/contracts/src; echo "untracked generated files: run 'make proto' and commit" >&2; exit 1)
 
-bench: install ## Benchmarks: figures and ratios, written to bench/results/
+docs: install ## Regenerate docs/ from the code (configuration reference, AsyncAPI documents)
+	@$(RUN) ndx docs
+
+docs-check: install ## Fail when a generated document in docs/ is out of date
+	@$(RUN) ndx docs --check
+
+bench: install ## Every benchmark (about 20 min): figures and ratios in bench/results/, plots and docs/benchmarks.md
 	@$(RUN) python bench/run_all.py
+
+bench-report: install ## Render docs/benchmarks.md and its plots from bench/results/ alone
+	@$(RUN) python bench/report.py
 
 clean: down ## Stop everything and delete local state (.ndx/)
 	rm -rf .ndx

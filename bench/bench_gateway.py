@@ -14,6 +14,9 @@ registry as the gateway itself.
    gateway adds (target: p99 added <= 2 ms).
 3. BatchVerifyCitizens of 1,000 claims (name and date of birth) as a bank doing eKYC,
    verify-only: records/s (target >= 50,000/s), and the same calls straight to the registry.
+4. Curves, `--curve-seconds` a point: throughput of both doors at each of `--curve-concurrency`
+   calls in flight, and their p50/p99 latency at fixed rates from 10% to 90% of the gateway's
+   maximum.
 """
 
 from __future__ import annotations
@@ -205,6 +208,13 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=1, help="Gateway serving processes.")
+    parser.add_argument("--curve-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--curve-concurrency",
+        type=lambda text: [int(c) for c in text.split(",")],
+        default=[1, 4, 16, 64],
+        help="Calls in flight of the throughput curve, comma-separated.",
+    )
     args = parser.parse_args()
 
     binary = ghz_binary()
@@ -227,6 +237,10 @@ async def main() -> None:
             await asyncio.sleep(3)  # every worker up
             doors = Doors(binary, pki, registry.pid, gateway.pid, args.seconds)
             figures = await measure(doors, people, rng, args)
+            points = Doors(binary, pki, registry.pid, gateway.pid, args.curve_seconds)
+            figures["curves"] = curves(
+                points, people, rng, figures["get_citizen_max"]["gateway"]["rps"], args
+            )
         finally:
             for process in (gateway, registry):
                 if process is not None:
@@ -292,6 +306,45 @@ async def measure(
             "batch_verify_records_per_s": records >= TARGETS["batch_verify_records_per_s"],
         },
     }
+
+
+def curves(
+    doors: Doors,
+    people: list[citizen_pb2.Citizen],
+    rng: random.Random,
+    gateway_max_rps: int,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Throughput by calls in flight, and latency by offered rate, of both doors."""
+    ids = [{"citizen_id": p.citizen_id} for p in rng.sample(people, 2000)]
+    tax = {"identity": "tax-authority", "metadata": TAX}
+    by_concurrency = [
+        {
+            "concurrency": c,
+            "direct": doors.direct(GET, ids, c),
+            "gateway": doors.via_gateway(GET, ids, c, **tax),
+        }
+        for c in args.curve_concurrency
+    ]
+    by_rate = []
+    for fraction in CURVE_RATES:
+        rps = max(1, round(gateway_max_rps * fraction))
+        by_rate.append(
+            {
+                "rps": rps,
+                "fraction_of_gateway_max": fraction,
+                "direct": doors.direct(GET, ids, args.concurrency, rps=rps),
+                "gateway": doors.via_gateway(GET, ids, args.concurrency, rps=rps, **tax),
+            }
+        )
+    return {
+        "seconds_per_point": doors.seconds,
+        "by_concurrency": by_concurrency,
+        "by_rate": by_rate,
+    }
+
+
+CURVE_RATES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
 if __name__ == "__main__":

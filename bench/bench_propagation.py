@@ -237,6 +237,7 @@ async def latency_phase(run: Run, deaths: int, rate: float) -> dict[str, object]
     out["population_to_kafka"] = {
         "p50_ms": round(percentile(published, 0.50), 1),
         "p99_ms": round(percentile(published, 0.99), 1),
+        "samples_ms": samples(published),
     }
     for name, values in (("land", land_ms), ("business", business_ms)):
         out[name] = {
@@ -244,8 +245,14 @@ async def latency_phase(run: Run, deaths: int, rate: float) -> dict[str, object]
             "p50_ms": round(percentile(values, 0.50), 1),
             "p99_ms": round(percentile(values, 0.99), 1),
             "max_ms": round(max(values), 1),
+            "samples_ms": samples(values),
         }
     return out
+
+
+def samples(values: list[float]) -> list[float]:
+    """Every latency, sorted, to 0.1 ms: the distribution the report plots."""
+    return [round(v, 1) for v in sorted(values)]
 
 
 async def produce_backlog(run: Run, topic: str, events: int, citizens: int) -> None:

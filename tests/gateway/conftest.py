@@ -94,7 +94,9 @@ async def system(
     exchange = await registries(data, kafka_bootstrap, pki)
     policy_file = data / "policy.yaml"
     shutil.copy(DEFAULT_POLICY, policy_file)
-    gateway = await start_gateway(exchange.gateway_settings(data, policy_file=policy_file))
+    gateway = await start_gateway(
+        exchange.gateway_settings(data, policy_file=policy_file, metrics_port=0)
+    )
     exchange.gateway = gateway
     try:
         yield System(exchange, gateway, policy_file, data)

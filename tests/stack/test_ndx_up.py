@@ -13,12 +13,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ndx_cli.stack.procs import is_alive, read_pid
 
 SERVICES = ("population", "land", "business-registry", "gateway")
+ROUTES = ("POPULATION", "LAND", "BUSINESS", "GATEWAY")
 
 
 @dataclass
@@ -56,7 +58,7 @@ def stack(
     home = tmp_path_factory.mktemp("ndx-home")
     prefix = f"test.{uuid.uuid4().hex[:10]}"
     citizens = f"{prefix}.population.citizen.v1"
-    gateway, population, land, business = free_ports(4)
+    gateway, population, land, business, *metrics = free_ports(8)
     env = {
         **os.environ,
         "NDX_HOME": str(home),
@@ -64,6 +66,10 @@ def stack(
         "NDX_POPULATION_ADDRESS": f"127.0.0.1:{population}",
         "NDX_LAND_ADDRESS": f"127.0.0.1:{land}",
         "NDX_BUSINESS_ADDRESS": f"127.0.0.1:{business}",
+        **{
+            f"NDX_{route}_METRICS_PORT": str(port)
+            for route, port in zip(ROUTES, metrics, strict=True)
+        },
         "NDX_OFFICER": "stack-test",
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         # Topics and groups of this test only, on the shared broker.
@@ -107,7 +113,8 @@ def test_up_starts_the_gateway_after_the_registries(stack: Stack) -> None:
     assert (stack.home / "logs" / "gateway.log").stat().st_size > 0
 
 
-def test_an_agency_calls_through_the_gateway_and_the_citizen_sees_it(stack: Stack) -> None:
+def tax_lookup(stack: Stack) -> tuple[str, subprocess.CompletedProcess[str]]:
+    """The tax authority reads the first sample citizen through the gateway."""
     seed = json.loads((stack.home / "seed.json").read_text())
     citizen = seed["samples"][0]["citizen_id"]
     call = stack.ndx(
@@ -117,6 +124,11 @@ def test_an_agency_calls_through_the_gateway_and_the_citizen_sees_it(stack: Stac
         "--as", "tax-authority", "--purpose", "tax-registration",
     )  # fmt: skip
     assert call.returncode == 0, call.stderr
+    return citizen, call
+
+
+def test_an_agency_calls_through_the_gateway_and_the_citizen_sees_it(stack: Stack) -> None:
+    citizen, call = tax_lookup(stack)
     assert json.loads(call.stdout)["citizen_id"] == citizen
     assert "x-ndx-redacted" in call.stderr
 
@@ -144,6 +156,24 @@ def test_an_agency_calls_through_the_gateway_and_the_citizen_sees_it(stack: Stac
     # The lookup and each trail call (the portal's calls are audited too), on one chain.
     assert f"records in 1 chain (topic {audit_topic}" in topic.stdout
     assert "intact" in topic.stdout
+
+
+async def test_every_service_serves_its_metrics(stack: Stack, scrape: Any) -> None:
+    def port(route: str) -> int:
+        return int(stack.env[f"NDX_{route}_METRICS_PORT"])
+
+    citizen, _ = tax_lookup(stack)
+    for route in ROUTES:
+        metrics = await scrape(port(route))
+        assert metrics.value("process_cpu_seconds_total") > 0, route
+        assert citizen not in metrics.text, route
+    # `ndx up` asked each registry's health over gRPC; the gateway counts the agency's call.
+    for route in ("POPULATION", "LAND", "BUSINESS"):
+        health = {"grpc_service": "grpc.health.v1.Health", "grpc_method": "Check"}
+        assert (await scrape(port(route))).value("ndx_grpc_server_handled_total", **health) > 0
+    gateway = await scrape(port("GATEWAY"))
+    allowed = {"agency": "tax-authority", "purpose": "tax-registration", "decision": "allow"}
+    assert gateway.value("ndx_gateway_policy_decisions_total", **allowed) >= 1
 
 
 def test_down_stops_everything(stack: Stack) -> None:

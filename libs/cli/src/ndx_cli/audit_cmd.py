@@ -15,7 +15,7 @@ from ndx_gateway.audit.chain import ChainReport
 
 from ndx.gateway.v1 import audit_pb2, data_tracker_pb2
 
-from .config import CliSettings
+from .config import CliSettings, kafka_connection
 from .errors import print_rpc_error
 
 PORTAL = "citizen-portal"
@@ -171,8 +171,6 @@ def verify_cmd(database_url: str | None, from_kafka: bool, topic: str | None) ->
     record after it; the newest record of a chain is covered once a later one links to it.
     Exits 0 when every chain holds, 1 when one is broken, 2 when the records could not be read.
     """
-    from ndx_runtime.settings import ServiceSettings
-
     from .audit_records import Unreadable, verify_index, verify_topic
 
     if from_kafka and database_url:
@@ -181,9 +179,9 @@ def verify_cmd(database_url: str | None, from_kafka: bool, topic: str | None) ->
         raise click.UsageError("--topic is read only with --from-kafka")
     settings = CliSettings()
     if from_kafka:
-        bootstrap = ServiceSettings().kafka_bootstrap_servers
-        source = f"topic {topic or settings.audit_topic} on {bootstrap}"
-        check = verify_topic(bootstrap, topic or settings.audit_topic)
+        kafka = kafka_connection()
+        source = f"topic {topic or settings.audit_topic} on {kafka}"
+        check = verify_topic(kafka, topic or settings.audit_topic)
     else:
         url = database_url or settings.audit_database_url()
         source = f"audit index {url}"

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ndx.gateway.v1 import data_tracker_pb2, data_tracker_pb2_grpc
 from ndx_runtime.db import Database
+from ndx_runtime.kafka_connection import KafkaTarget, kafka_options
 from ndx_runtime.topics import topic_partitions
 
 from .grpc_client import Identity
@@ -74,23 +75,23 @@ async def verify_index(url: str) -> ChainReport:
         await db.dispose()
 
 
-async def verify_topic(bootstrap: str, topic: str) -> ChainReport:
+async def verify_topic(kafka: KafkaTarget, topic: str) -> ChainReport:
     """Checks the chains on the audit topic, read from the beginning to the end it had when
     the check started. A chain is keyed to one partition, so partition order is chain order."""
     try:
-        count = await topic_partitions(bootstrap, topic)
+        count = await topic_partitions(kafka, topic)
     except Exception as e:  # the admin client's errors are many; all mean "cannot read"
-        raise Unreadable(f"cannot reach Kafka at {bootstrap}: {e!r}") from None
+        raise Unreadable(f"cannot reach Kafka at {kafka}: {e!r}") from None
     if not count:
-        raise Unreadable(f"topic {topic!r} does not exist on {bootstrap}")
+        raise Unreadable(f"topic {topic!r} does not exist on {kafka}")
     batches: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=16)
     # verify() walks a plain iterator; it runs in a thread fed batch by batch, so a long
     # topic is never held in memory at once.
     checking = asyncio.create_task(asyncio.to_thread(lambda: verify(_drain(batches))))
     try:
-        await _feed(bootstrap, [TopicPartition(topic, p) for p in range(count)], batches)
+        await _feed(kafka, [TopicPartition(topic, p) for p in range(count)], batches)
     except KafkaError as e:
-        raise Unreadable(f"cannot read {topic!r} from {bootstrap}: {e!r}") from None
+        raise Unreadable(f"cannot read {topic!r} from {kafka}: {e!r}") from None
     finally:
         await asyncio.to_thread(batches.put, None)
         report = await checking
@@ -98,10 +99,10 @@ async def verify_topic(bootstrap: str, topic: str) -> ChainReport:
 
 
 async def _feed(
-    bootstrap: str, tps: list[TopicPartition], batches: queue.Queue[list[bytes] | None]
+    kafka: KafkaTarget, tps: list[TopicPartition], batches: queue.Queue[list[bytes] | None]
 ) -> None:
     """Puts the values of every partition, from the beginning to its current end."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(kafka), enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(tps)

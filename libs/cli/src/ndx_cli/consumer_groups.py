@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from ndx_runtime.kafka_connection import KafkaTarget, kafka_options
 from ndx_runtime.topics import topic_partitions
 
 
@@ -24,12 +25,12 @@ class PartitionLag:
 
 
 async def group_status(
-    bootstrap: str, group: str, topics: Sequence[str] = ()
+    kafka: KafkaTarget, group: str, topics: Sequence[str] = ()
 ) -> list[PartitionLag]:
     """Committed offsets of `group` against the end of each partition it has committed on,
     and of every partition of `topics` (where it has not committed yet too: a partition the
     group never reached still counts as lag)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_options(kafka))
     await admin.start()
     try:
         committed = {
@@ -39,11 +40,11 @@ async def group_status(
     finally:
         await admin.close()
     for topic in topics:
-        for partition in range(await topic_partitions(bootstrap, topic) or 0):
+        for partition in range(await topic_partitions(kafka, topic) or 0):
             committed.setdefault(TopicPartition(topic, partition), None)
     if not committed:
         return []
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(kafka), enable_auto_commit=False)
     await consumer.start()
     try:
         ends = await consumer.end_offsets(list(committed))

@@ -25,12 +25,10 @@ def consumers_status(group_id: str, topics: tuple[str, ...], as_json: bool) -> N
     """Committed offset, end offset and lag of GROUP on every partition it reads."""
     import json
 
-    from ndx_runtime.settings import ServiceSettings
-
+    from .config import kafka_connection
     from .consumer_groups import group_status
 
-    bootstrap = ServiceSettings().kafka_bootstrap_servers
-    rows = asyncio.run(group_status(bootstrap, group_id, topics))
+    rows = asyncio.run(group_status(kafka_connection(), group_id, topics))
     if not rows:
         raise click.ClickException(f"group {group_id!r} has committed no offsets")
     for r in rows:
@@ -75,8 +73,7 @@ def consumers_reset(group_id: str, to: str, topics: tuple[str, ...], dry_run: bo
     """
     from aiokafka.errors import KafkaError
 
-    from ndx_runtime.settings import ServiceSettings
-
+    from .config import kafka_connection
     from .group_reset import GroupActiveError, Target, reset_offsets
     from .positions import parse_time
 
@@ -88,11 +85,9 @@ def consumers_reset(group_id: str, to: str, topics: tuple[str, ...], dry_run: bo
             target = parse_time(to)
         except ValueError as e:
             raise click.BadParameter(f"{e}, or earliest or latest", param_hint="--to") from None
-    bootstrap = ServiceSettings().kafka_bootstrap_servers
+    kafka = kafka_connection()
     try:
-        moves = asyncio.run(
-            reset_offsets(bootstrap, group_id, target, topics=topics, dry_run=dry_run)
-        )
+        moves = asyncio.run(reset_offsets(kafka, group_id, target, topics=topics, dry_run=dry_run))
     except (GroupActiveError, LookupError) as e:
         raise click.ClickException(str(e)) from None
     except KafkaError as e:

@@ -44,15 +44,14 @@ def events_tail(
     idle_timeout: float,
 ) -> None:
     """Prints the decoded events of TOPIC: key, headers and the protobuf value as JSON."""
-    from ndx_runtime.settings import ServiceSettings
-
+    from .config import kafka_connection
     from .events_tail import dumps, tail
 
-    bootstrap = ServiceSettings().kafka_bootstrap_servers
+    kafka = kafka_connection()
 
     async def run() -> None:
         async for event in tail(
-            bootstrap,
+            kafka,
             topic,
             from_beginning=from_beginning,
             max_records=max_records,
@@ -130,10 +129,11 @@ def events_record(
     quiet: bool,
 ) -> None:
     """Records the events of TOPIC... to a file, one record a line, for `ndx events replay`."""
-    from ndx_runtime.settings import ServiceSettings
-
+    from .config import kafka_connection
     from .events_record import record
     from .progress_bar import progress_bar
+
+    kafka = kafka_connection()
 
     async def run() -> RecordSummary:
         stop = asyncio.Event()
@@ -141,7 +141,7 @@ def events_record(
         asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
         with progress_bar("recording", quiet=quiet) as update:
             return await record(
-                ServiceSettings().kafka_bootstrap_servers,
+                kafka,
                 topics,
                 output,
                 start=start,
@@ -195,8 +195,7 @@ def events_replay(
 ) -> None:
     """Produces a recorded FILE into the same or renamed topics: keys, headers and values byte
     for byte, per-key order kept; as fast as possible unless --speed or --rate."""
-    from ndx_runtime.settings import ServiceSettings
-
+    from .config import kafka_connection
     from .events_replay import replay
     from .progress_bar import progress_bar
 
@@ -206,11 +205,12 @@ def events_replay(
         if not (sep and old and new):
             raise click.BadParameter(f"{mapping!r}: expected OLD=NEW", param_hint="--map")
         topic_map[old] = new
+    kafka = kafka_connection()
 
     async def run() -> ReplaySummary:
         with progress_bar("replaying", quiet=quiet or dry_run) as update:
             return await replay(
-                ServiceSettings().kafka_bootstrap_servers,
+                kafka,
                 file,
                 topic_prefix=topic_prefix,
                 topic_map=topic_map,

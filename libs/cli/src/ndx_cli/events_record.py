@@ -14,6 +14,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from ndx_runtime.kafka import offsets_at, timestamp_ms
+from ndx_runtime.kafka_connection import KafkaTarget, kafka_options
 from ndx_runtime.topics import topic_partitions
 
 from .event_file import RecordedEvent, gzipped, open_write, to_line
@@ -52,7 +53,7 @@ class _Partition:
 
 
 async def record(
-    bootstrap: str,
+    kafka: KafkaTarget,
     topics: Sequence[str],
     path: Path | str,
     *,
@@ -81,7 +82,7 @@ async def record(
     types = {t.encode() for t in _as_set(ce_type)}
     started = time.perf_counter()
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka_options(kafka),
         enable_auto_commit=False,
         auto_offset_reset="earliest",  # retention passing the position must not skip to the end
         max_partition_fetch_bytes=4 * 1024 * 1024,
@@ -90,7 +91,7 @@ async def record(
     try:
         counts: dict[str, int] = {}
         for topic in dict.fromkeys(topics):
-            count = await topic_partitions(bootstrap, topic)
+            count = await topic_partitions(kafka, topic)
             if not count:
                 raise LookupError(f"topic {topic!r} does not exist")
             counts[topic] = count

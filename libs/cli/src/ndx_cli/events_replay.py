@@ -16,6 +16,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from ndx_runtime.batches import Outgoing, send_batches
 from ndx_runtime.kafka import create_producer
+from ndx_runtime.kafka_connection import KafkaTarget
 from ndx_runtime.topics import TopicSpec, ensure_topics, topic_partitions
 
 from .event_file import RecordedEvent, read_events, valid_topic_name
@@ -86,7 +87,7 @@ class _Scan:
 
 
 async def replay(
-    bootstrap: str,
+    kafka: KafkaTarget,
     path: Path | str,
     *,
     topic_prefix: str = "",
@@ -110,7 +111,7 @@ async def replay(
     pacing = Pacing(speed, rate)  # refuses bad pacing before the file is read
     with _gc_paused():
         return await _replay(
-            bootstrap,
+            kafka,
             Path(path),
             topic_prefix,
             dict(topic_map or {}),
@@ -136,7 +137,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 async def _replay(
-    bootstrap: str,
+    kafka: KafkaTarget,
     path: Path,
     topic_prefix: str,
     topic_map: dict[str, str],
@@ -147,17 +148,17 @@ async def _replay(
 ) -> ReplaySummary:
     started = time.perf_counter()
     scan = await asyncio.to_thread(_scan, path, memory_limit)
-    routes = await _routes(bootstrap, scan, topic_prefix, topic_map)
+    routes = await _routes(kafka, scan, topic_prefix, topic_map)
     if dry_run or not scan.records:
         return ReplaySummary(
             path, scan.records, scan.bytes, time.perf_counter() - started, dry_run, routes
         )
     await ensure_topics(
-        bootstrap, [TopicSpec(r.target, r.target_partitions) for r in routes if r.created]
+        kafka, [TopicSpec(r.target, r.target_partitions) for r in routes if r.created]
     )
     pacing = replace(pacing, first_timestamp=scan.first_timestamp or 0)
     events = scan.events if scan.events is not None else (e for _, e in read_events(path))
-    producer = create_producer(bootstrap, "ndx-replay")
+    producer = create_producer(kafka, "ndx-replay")
     await producer.start()
     try:
         await _Sender(producer, routes, pacing, scan.records, on_progress).run(iter(events))
@@ -189,7 +190,7 @@ def _scan(path: Path, memory_limit: int) -> _Scan:
 
 
 async def _routes(
-    bootstrap: str, scan: _Scan, prefix: str, topic_map: dict[str, str]
+    kafka: KafkaTarget, scan: _Scan, prefix: str, topic_map: dict[str, str]
 ) -> list[Route]:
     unknown = sorted(set(topic_map) - set(scan.sources))
     if unknown and scan.records:
@@ -208,7 +209,7 @@ async def _routes(
     wanted: dict[str, int] = {}
     for source, target in targets.items():
         wanted[target] = max(wanted.get(target, 0), scan.sources[source].partitions)
-    existing = {t: await topic_partitions(bootstrap, t) for t in wanted}
+    existing = {t: await topic_partitions(kafka, t) for t in wanted}
     return [
         Route(
             source=s,

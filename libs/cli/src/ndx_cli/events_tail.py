@@ -13,6 +13,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from ndx_runtime.envelope import Headers
+from ndx_runtime.kafka_connection import KafkaTarget, kafka_options
 from ndx_runtime.topics import topic_partitions
 
 from .grpc_client import message_class
@@ -61,7 +62,7 @@ def _message_class(ce_type: bytes) -> type[Message] | None:
 
 
 async def tail(
-    bootstrap: str,
+    kafka: KafkaTarget,
     topic: str,
     *,
     from_beginning: bool,
@@ -72,10 +73,10 @@ async def tail(
     """Follows a topic (no consumer group, nothing committed); stops after `idle_timeout` quiet
     seconds when it is not 0."""
     wanted = key.encode() if key is not None else None
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(kafka), enable_auto_commit=False)
     await consumer.start()
     try:
-        count = await topic_partitions(bootstrap, topic)
+        count = await topic_partitions(kafka, topic)
         if not count:
             raise LookupError(f"topic {topic!r} does not exist")
         tps = [TopicPartition(topic, p) for p in range(count)]

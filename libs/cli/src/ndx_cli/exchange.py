@@ -133,7 +133,9 @@ async def seed_population(url: str, sizes: Sizes) -> None:
         await db.dispose()
 
 
-def _common(pki: Path, name: str, kafka: str, url: str, allowed: frozenset[str]) -> dict[str, Any]:
+def _common(
+    pki: Path, name: str, kafka: str, url: str, allowed: frozenset[str], metrics_port: int | None
+) -> dict[str, Any]:
     return {
         "database_url": url,
         "kafka_bootstrap_servers": kafka,
@@ -144,6 +146,7 @@ def _common(pki: Path, name: str, kafka: str, url: str, allowed: frozenset[str])
         "allowed_identities": allowed,
         "outbox_poll_seconds": 0.1,
         "shutdown_grace_seconds": 2,
+        "metrics_port": metrics_port,
     }
 
 
@@ -177,11 +180,13 @@ async def start_exchange(
     sizes: Sizes = Sizes(),
     gateway: bool = False,
     allowed: frozenset[str] = frozenset({"service/gateway", "operator/ndx-admin"}),
+    metrics_port: int | None = None,
 ) -> Exchange:
     """Seeds and starts the registries (and the gateway in front of them when asked), with
     their databases under `data` and their topics and groups named `<prefix>.…`. With the
     gateway, land and business verify the citizens their writes name through it (told its
-    address once it listens; no write reaches them before); without it, they do not verify."""
+    address once it listens; no write reaches them before); without it, they do not verify.
+    `metrics_port` 0 serves each registry's metrics on a free port."""
     topics = change_topics(prefix)
     citizen_topic = topics["citizen"]
     urls = {n: f"sqlite+aiosqlite:///{data / n}.db" for n in ("population", "business", "land")}
@@ -189,14 +194,14 @@ async def start_exchange(
     await seed_business(urls["business"], sizes.enterprises, sizes.seed, sizes.citizens)
     await seed_land(urls["land"], sizes.parcels, sizes.seed, sizes.citizens)
     business_settings = BusinessSettings(
-        **_common(pki, "business-registry", kafka, urls["business"], allowed),
+        **_common(pki, "business-registry", kafka, urls["business"], allowed, metrics_port),
         enterprise_topic=topics["enterprise"],
         citizen_topic=citizen_topic,
         consumer_group=f"{prefix}.business",
         **_verifying(pki, "business-office", gateway),
     )
     land_settings = LandSettings(
-        **_common(pki, "land", kafka, urls["land"], allowed),
+        **_common(pki, "land", kafka, urls["land"], allowed, metrics_port),
         parcel_topic=topics["parcel"],
         citizen_topic=citizen_topic,
         consumer_group=f"{prefix}.land",
@@ -207,7 +212,7 @@ async def start_exchange(
     async with contextlib.AsyncExitStack() as started:
         population = await start_population(
             PopulationSettings(
-                **_common(pki, "population", kafka, urls["population"], allowed),
+                **_common(pki, "population", kafka, urls["population"], allowed, metrics_port),
                 citizen_topic=citizen_topic,
             )
         )

@@ -14,6 +14,7 @@ from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata
 
 from ndx_runtime.kafka import offsets_at
+from ndx_runtime.kafka_connection import KafkaTarget, kafka_options
 from ndx_runtime.topics import topic_partitions
 
 Target = Literal["earliest", "latest"] | datetime
@@ -32,7 +33,7 @@ class GroupActiveError(RuntimeError):
 
 
 async def reset_offsets(
-    bootstrap: str,
+    kafka: KafkaTarget,
     group: str,
     to: Target,
     *,
@@ -45,7 +46,7 @@ async def reset_offsets(
     Raises GroupActiveError while the group has members, LookupError for an unknown topic or a
     group with nothing to reset. With `dry_run` nothing is committed.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_options(kafka))
     await admin.start()
     try:
         await _refuse_active(admin, group)
@@ -55,7 +56,7 @@ async def reset_offsets(
     if topics:
         tps = []
         for topic in dict.fromkeys(topics):
-            count = await topic_partitions(bootstrap, topic)
+            count = await topic_partitions(kafka, topic)
             if not count:
                 raise LookupError(f"topic {topic!r} does not exist")
             tps += [TopicPartition(topic, p) for p in range(count)]
@@ -68,9 +69,7 @@ async def reset_offsets(
     tps.sort()
     # The group id makes commits land on the group; assigning (not subscribing) means this
     # client never joins it, so the commit is Kafka's "simple" commit, refused if it has members.
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**kafka_options(kafka), group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         new = await _offsets(consumer, tps, to)

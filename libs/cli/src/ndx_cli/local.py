@@ -15,10 +15,11 @@ import click
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from ndx_runtime.kafka_connection import KafkaTarget
 from ndx_runtime.settings import ServiceSettings
 from ndx_runtime.tls import channel_credentials
 
-from .config import CliSettings
+from .config import CliSettings, kafka_connection
 from .stack.certs import DEFAULT_IDENTITIES, DevPki
 from .stack.kafka import KafkaStack, ensure_kafka
 from .stack.procs import StackError, is_alive, read_pid, stop_pid, tail
@@ -43,6 +44,11 @@ class LocalService:
     def address(self, settings: CliSettings) -> str:
         return settings.address(self.route)
 
+    def metrics_url(self, settings: CliSettings) -> str:
+        """Where Prometheus scrapes the service (on the host it serves gRPC on)."""
+        host = self.address(settings).rpartition(":")[0]
+        return f"http://{host}:{settings.metrics_port(self.route)}/metrics"
+
     def env(self, settings: CliSettings, home: Path, bootstrap: str) -> dict[str, str]:
         pki = home / "pki"
         p = self.env_prefix
@@ -53,6 +59,7 @@ class LocalService:
             f"{p}DATABASE_URL": self.database_url(home),
             f"{p}GRPC_HOST": host,
             f"{p}GRPC_PORT": port,
+            f"{p}METRICS_PORT": str(settings.metrics_port(self.route)),
             f"{p}TLS_CERT_FILE": str(pki / f"{self.name}.crt"),
             f"{p}TLS_KEY_FILE": str(pki / f"{self.name}.key"),
             f"{p}TLS_CA_FILE": str(pki / "ca.crt"),
@@ -177,6 +184,7 @@ def start_service(service: LocalService, settings: CliSettings, home: Path, boot
             )
         if healthy(address, home):
             click.echo(f"  serving on {address} (pid {proc.pid}), log {log_file}")
+            click.echo(f"  metrics at {service.metrics_url(settings)}")
             return
         time.sleep(0.3)
     raise click.ClickException(f"{service.name} did not become healthy in 60 s; see {log_file}")
@@ -218,13 +226,15 @@ def down(settings: CliSettings) -> None:
 def status(settings: CliSettings) -> None:
     home = settings.home.resolve()
     kafka = KafkaStack(home)
-    external = ServiceSettings()
-    if "kafka_bootstrap_servers" in external.model_fields_set:  # KAFKA_BOOTSTRAP_SERVERS
-        bootstrap: str | None = external.kafka_bootstrap_servers
-        click.echo(f"{'kafka':<22} external cluster at {bootstrap}")
+    cluster: KafkaTarget | None = kafka_connection()
+    if "kafka_bootstrap_servers" in ServiceSettings().model_fields_set:  # KAFKA_BOOTSTRAP_SERVERS
+        click.echo(f"{'kafka':<22} external cluster at {cluster}")
+    elif kafka.is_running():
+        cluster = kafka.bootstrap
+        click.echo(f"{'kafka':<22} running at {kafka.bootstrap}, SSL at {kafka.ssl_bootstrap}")
     else:
-        bootstrap = kafka.bootstrap if kafka.is_running() else None
-        click.echo(f"{'kafka':<22} {'running at ' + kafka.bootstrap if bootstrap else 'stopped'}")
+        cluster = None
+        click.echo(f"{'kafka':<22} stopped")
     for service in SERVICES:
         pid = read_pid(home / "run" / f"{service.name}.pid")
         state = "stopped"
@@ -233,8 +243,8 @@ def status(settings: CliSettings) -> None:
             health = "healthy" if healthy(address, home) else "not ready"
             state = f"running (pid {pid}) on {address}, {health}"
         click.echo(f"{service.name:<22} {state}")
-    if bootstrap:
-        consumer_lag(bootstrap)
+    if cluster:
+        consumer_lag(cluster)
 
 
 def consumer_groups() -> list[str]:
@@ -252,12 +262,12 @@ def consumer_groups() -> list[str]:
     ]
 
 
-def consumer_lag(bootstrap: str) -> None:
+def consumer_lag(kafka: KafkaTarget) -> None:
     """Lag of each local consumer group, summed over partitions."""
     from .consumer_groups import group_status
 
     for group in consumer_groups():
-        rows = asyncio.run(group_status(bootstrap, group))
+        rows = asyncio.run(group_status(kafka, group))
         if not rows:
             click.echo(f"{group:<22} no committed offsets yet")
             continue

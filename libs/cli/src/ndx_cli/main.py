@@ -206,6 +206,7 @@ def _add_command_groups() -> None:
     from .audit_cmd import audit
     from .consumers_cmd import consumers
     from .db_cmd import db
+    from .docs_cmd import docs
     from .events_cmd import events
     from .feed_cmd import feed
     from .policy_cmd import policy
@@ -215,6 +216,7 @@ def _add_command_groups() -> None:
     cli.add_command(audit)
     cli.add_command(consumers)
     cli.add_command(db)
+    cli.add_command(docs)
     cli.add_command(events)
     cli.add_command(feed)
     cli.add_command(policy)

@@ -19,15 +19,31 @@ import structlog
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from opentelemetry.trace import Span
 
 from .errors import DomainError
+from .kafka_connection import KafkaTarget, broker_options
+from .kafka_tracing import BatchTrace, failed, under
+from .metrics import ConsumerMetrics, Metrics
 from .topics import TopicSpec, ensure_topics
 
 log = structlog.get_logger(__name__)
 
 ERROR_HEADER = "x-ndx-error"
+# Where the record was: topic/partition/offset.
+SOURCE_HEADER = "x-ndx-source"
 # Several groups may read one topic; each dead-letters what it cannot handle, and says so.
 GROUP_HEADER = "x-ndx-consumer-group"
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where a consumer of `topic` puts the records it can never handle."""
+    return f"{topic}.dlq"
+
+
+def dead_letter_spec(topic: str) -> TopicSpec:
+    """The dead-letter topic of `topic`, as a consumer creates it when missing."""
+    return TopicSpec(dead_letter_topic(topic), 1, {})
 
 
 class PoisonRecord(Exception):
@@ -42,6 +58,8 @@ class Delivery:
     key: str | None
     value: bytes | None
     headers: list[tuple[str, bytes]]
+    # The record's CONSUMER span, when it carries a trace context (see kafka_tracing).
+    span: Span | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -55,8 +73,9 @@ class ConsumerStats:
     last_log: float = 0.0
 
 
-Handler = Callable[[Delivery], Awaitable[None]]
-BatchHandler = Callable[[list[Delivery]], Awaitable[None]]
+# A handler may return how many of its records it skipped (already applied, tombstones).
+Handler = Callable[[Delivery], Awaitable[int | None]]
+BatchHandler = Callable[[list[Delivery]], Awaitable[int | None]]
 
 
 class EventConsumer:
@@ -66,7 +85,7 @@ class EventConsumer:
 
     def __init__(
         self,
-        bootstrap: str,
+        kafka: KafkaTarget,
         topic: str,
         group_id: str,
         handler: Handler | None = None,
@@ -76,44 +95,57 @@ class EventConsumer:
         client_id: str = "ndx",
         retry_seconds: float = 1.0,
         grace_seconds: float = 15.0,
+        metrics: Metrics | None = None,
     ) -> None:
         if (handler is None) == (batch_handler is None):
             raise ValueError("give exactly one of handler and batch_handler")
         self.topic, self.group_id = topic, group_id
-        self.dlq_topic = f"{topic}.dlq"
+        self.dlq_topic = dead_letter_topic(topic)
         self.stats = ConsumerStats()
         self._batch_handler = batch_handler
         self._handler: Handler = handler or self._one_as_batch
         self._retry_seconds = retry_seconds
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         # On stop, a batch being handled gets `grace_seconds` to finish and commit its offsets.
         self.broker = KafkaBroker(
-            bootstrap, client_id=client_id, logger=None, graceful_timeout=grace_seconds
+            **broker_options(kafka),
+            client_id=client_id,
+            logger=None,
+            graceful_timeout=grace_seconds,
         )
-        self.broker.subscriber(
+        self._subscriber = self.broker.subscriber(
             topic,
+            title=f"{topic}:{group_id}",
             batch=True,
             max_records=max_batch,
             group_id=group_id,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
-        )(self._consume)
+        )
+        self._subscriber(self._consume)
+        self._metrics = ConsumerMetrics(metrics or Metrics(), topic, group_id, self.dlq_topic)
 
     async def start(self) -> None:
         """Creates the dead-letter topic if missing, then joins the group."""
-        await ensure_topics(self._bootstrap, [TopicSpec(self.dlq_topic, 1, {})])
+        await ensure_topics(self._kafka, [dead_letter_spec(self.topic)])
         await self.broker.start()
 
     async def stop(self) -> None:
         """Stops fetching, lets the batch in hand finish and commit, and leaves the group."""
         await self.broker.stop()
 
-    async def _one_as_batch(self, delivery: Delivery) -> None:
+    async def _one_as_batch(self, delivery: Delivery) -> int | None:
         assert self._batch_handler is not None
-        await self._batch_handler([delivery])
+        return await self._batch_handler([delivery])
 
     async def _consume(self, msg: KafkaMessage) -> None:
         records: tuple[ConsumerRecord[bytes, bytes], ...] = msg.raw_message
+        headers = [list(r.headers or ()) for r in records]
+        traced = BatchTrace(
+            self.topic,
+            self.group_id,
+            [(r.partition, r.offset, h) for r, h in zip(records, headers, strict=True)],
+        )
         batch = [
             Delivery(
                 r.topic,
@@ -121,31 +153,48 @@ class EventConsumer:
                 r.offset,
                 r.key.decode(errors="replace") if r.key is not None else None,
                 r.value,
-                list(r.headers or ()),
+                h,
+                span,
             )
-            for r in records
+            for r, h, span in zip(records, headers, traced.spans, strict=True)
         ]
         started = time.time()
         try:
-            await self._handle(batch)
+            # The lines logged here carry the batch's trace ids.
+            with traced.handling():
+                try:
+                    skipped, dead = await self._handle(batch)
+                except Exception:
+                    log.exception(
+                        "event handling failed; will retry",
+                        topic=self.topic,
+                        first_offsets={d.partition: d.offset for d in reversed(batch)},
+                    )
+                    raise
+                self._metrics.done(len(batch), skipped, dead)
+                self._metrics.lag(
+                    self._subscriber.consumer, {d.partition: d.offset + 1 for d in batch}
+                )
+                self._progress(records, started)
         except Exception:
             # Not the records' fault: rewind, wait, and let the batch be consumed again.
             self.stats.retries += 1
-            log.exception(
-                "event handling failed; will retry",
-                topic=self.topic,
-                first_offsets={d.partition: d.offset for d in reversed(batch)},
+            self._metrics.retries.inc()
+            self._metrics.lag(
+                self._subscriber.consumer, {d.partition: d.offset for d in batch[::-1]}
             )
             await asyncio.sleep(self._retry_seconds)
             raise
-        self.stats.handled += len(batch)
-        for d in batch:
-            self.stats.last_offset[d.partition] = d.offset
+
+    def _progress(self, records: tuple[ConsumerRecord[bytes, bytes], ...], started: float) -> None:
+        self.stats.handled += len(records)
+        for r in records:
+            self.stats.last_offset[r.partition] = r.offset
         finished = time.time()
         log.debug(
             "batch handled",
             topic=self.topic,
-            records=len(batch),
+            records=len(records),
             waited_ms=round(started * 1000 - min(r.timestamp for r in records), 1),
             handled_ms=round((finished - started) * 1000, 1),
         )
@@ -161,24 +210,29 @@ class EventConsumer:
                 last_offsets=self.stats.last_offset,
             )
 
-    async def _handle(self, batch: list[Delivery]) -> None:
+    async def _handle(self, batch: list[Delivery]) -> tuple[int, int]:
+        """Handles a batch; returns how many records were skipped and dead-lettered."""
         if self._batch_handler is not None and len(batch) > 1:
             try:
-                await self._batch_handler(batch)
-                return
+                return await self._batch_handler(batch) or 0, 0
             except (PoisonRecord, DomainError):
                 pass  # find the record at fault: one at a time
+        skipped = dead = 0
         for delivery in batch:
             try:
-                await self._handler(delivery)
+                with under(delivery.span):
+                    skipped += await self._handler(delivery) or 0
             except (PoisonRecord, DomainError) as error:
+                failed(delivery.span, error)
                 await self._dead_letter(delivery, error)
                 self.stats.handled -= 1  # counted as dead-lettered instead
+                dead += 1
+        return skipped, dead
 
     async def _dead_letter(self, delivery: Delivery, error: Exception) -> None:
         headers = {k: v.decode(errors="replace") for k, v in delivery.headers}
         headers[ERROR_HEADER] = f"{type(error).__name__}: {error}"[:2000]
-        headers["x-ndx-source"] = f"{delivery.topic}/{delivery.partition}/{delivery.offset}"
+        headers[SOURCE_HEADER] = f"{delivery.topic}/{delivery.partition}/{delivery.offset}"
         headers[GROUP_HEADER] = self.group_id
         await self.broker.publish(
             delivery.value or b"",
@@ -187,6 +241,7 @@ class EventConsumer:
             headers=headers,
         )
         self.stats.dead_lettered += 1
+        self._metrics.dead_letters.inc()
         log.warning(
             "record dead-lettered",
             topic=delivery.topic,

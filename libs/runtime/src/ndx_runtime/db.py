@@ -19,6 +19,8 @@ T = TypeVar("T")
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; for SQLite the file's folder is created and WAL mode turned on."""
+    # Statement parameters (citizens' ids, names) stay out of error messages, hence logs.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

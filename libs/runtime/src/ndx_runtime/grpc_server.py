@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 
 from .grpc_observe import observe_call
 from .grpc_wrap import AroundInterceptor
+from .metrics import RpcMetrics
 from .settings import ServiceSettings
 from .tls import AllowListInterceptor, server_credentials
 
@@ -35,12 +36,16 @@ class ServiceHost:
         reuse_port: bool = False,
         interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
         options: Sequence[tuple[str, Any]] = (),
+        rpc_metrics: RpcMetrics | None = None,
     ) -> None:
         """`allow_list` and `observe` add the identity allow-list and the tracing/logging
         interceptor (a server that does both itself, like the gateway, turns them off);
-        `reuse_port` lets several processes serve one port."""
+        `reuse_port` lets several processes serve one port; `rpc_metrics` counts every call."""
         self.settings = settings
         chain: list[grpc.aio.ServerInterceptor[Any, Any]] = []
+        if rpc_metrics is not None:
+            # Outermost, so that calls the allow-list refuses are counted too.
+            chain.append(AroundInterceptor(rpc_metrics.around))
         if secure and allow_list:
             chain.append(AllowListInterceptor(settings.allowed_identities))
         if observe:

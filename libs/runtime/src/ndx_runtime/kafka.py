@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from .kafka_connection import KafkaTarget, kafka_options
 from .topics import topic_partitions
 
 D = TypeVar("D")
@@ -29,11 +30,15 @@ async def offsets_at(
 
 
 def create_producer(
-    bootstrap: str, client_id: str, *, linger_ms: int = 5, request_timeout_ms: int = 15_000
+    kafka: KafkaTarget,
+    client_id: str,
+    *,
+    linger_ms: int = 5,
+    request_timeout_ms: int = 15_000,
 ) -> AIOKafkaProducer:
     """An idempotent producer: acks from all in-sync replicas, no duplicates on retry."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **kafka_options(kafka),
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
@@ -44,10 +49,15 @@ def create_producer(
 
 
 async def read_topic(
-    bootstrap: str, topic: str, *, at_least: int = 0, timeout: float = 15.0, quiet: float = 1.0
+    kafka: KafkaTarget,
+    topic: str,
+    *,
+    at_least: int = 0,
+    timeout: float = 15.0,
+    quiet: float = 1.0,
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of a topic from the start, once `at_least` arrived and `quiet` s passed idle."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(kafka), enable_auto_commit=False)
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
@@ -55,7 +65,7 @@ async def read_topic(
         deadline = loop.time() + timeout
         count: int | None = None
         while not count and loop.time() < deadline:
-            count = await topic_partitions(bootstrap, topic)
+            count = await topic_partitions(kafka, topic)
             if not count:
                 await asyncio.sleep(0.2)
         if not count:

@@ -1,13 +1,49 @@
-"""structlog set-up: JSON off a terminal, pretty on one, trace and span ids in every line."""
+"""structlog set-up: JSON off a terminal, pretty on one, trace and span ids in every line, and
+no personal data unless the operator allows it."""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from opentelemetry import trace
+
+REDACTED = "[redacted]"
+
+# Values under these keys are personal data wherever they appear in a log line.
+PERSONAL_KEYS = frozenset(
+    {
+        "citizen_id",
+        "citizen_ids",
+        "subject",
+        "subjects",
+        "key",  # a change event's key is the entity id: a citizen id on the citizen topic
+        "full_name",
+        "name",
+        "officer",
+        "officer_id",
+        "address",
+        "permanent_address",
+        "current_address",
+        "date_of_birth",
+        "date_of_death",
+        "phone",
+        "email",
+        "holder",
+        "holders",
+        "representative",
+        "parcel_id",
+        "request",
+        "response",
+    }
+)
+# A national id number: 12 digits standing alone.
+_NATIONAL_ID = re.compile(r"(?<![0-9A-Za-z])\d{12}(?![0-9A-Za-z])")
+# Added by the logging set-up itself; a trace id can hold a run of 12 digits.
+_OWN_KEYS = frozenset({"timestamp", "level", "logger", "service", "trace_id", "span_id"})
 
 
 def _add_trace_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -18,9 +54,40 @@ def _add_trace_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def configure_logging(level: str = "INFO", fmt: str = "auto", service: str | None = None) -> None:
-    """Configures structlog and routes the standard library's logging through it."""
-    as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+def redact_personal_data(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Replaces the values of personal keys, and national id numbers anywhere in the line
+    (message, values, exception text), with a marker."""
+    for key, value in event.items():
+        if key in PERSONAL_KEYS:
+            event[key] = REDACTED
+        elif key not in _OWN_KEYS:
+            event[key] = _scrub(value)
+    return event
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _NATIONAL_ID.sub(REDACTED, value) if len(value) >= 12 else value
+    if isinstance(value, dict):
+        return {_scrub(k): REDACTED if k in PERSONAL_KEYS else _scrub(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def configure_logging(
+    level: str = "INFO",
+    fmt: str = "auto",
+    service: str | None = None,
+    *,
+    personal_data: bool = False,
+    stream: TextIO | None = None,
+) -> None:
+    """Configures structlog and routes the standard library's logging through it. Unless
+    `personal_data`, personal data is redacted from every line, at every level: debug logging
+    is what gets turned on in production when something goes wrong."""
+    out = stream or sys.stderr
+    as_json = fmt == "json" or (fmt == "auto" and not out.isatty())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -32,18 +99,27 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", service: str | Non
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if as_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
+    # Exceptions are rendered to text first, so that the redaction sees their messages too.
+    final: list[Any] = [structlog.processors.format_exc_info]
+    if not personal_data:
+        final.append(redact_personal_data)
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, *final, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processor=renderer, foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name]
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *final,
+                renderer,
+            ],
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         )
     )
     root = logging.getLogger()

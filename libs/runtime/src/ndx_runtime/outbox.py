@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import zlib
+from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
+from opentelemetry.trace import Span
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -35,8 +38,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .batches import Outgoing, send_batches
 from .db import Database, is_sqlite
 from .envelope import Headers
+from .kafka_tracing import end_spans, send_span
+from .metrics import Metrics
 
 log = structlog.get_logger(__name__)
+
+# While publishing, the backlog gauges are refreshed (one COUNT) at most this often.
+BACKLOG_SECONDS = 1.0
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
 _ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -79,6 +87,7 @@ class OutboxRelay:
         *,
         batch_size: int = 2000,
         poll_seconds: float = 0.5,
+        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
         self._table = table
@@ -92,6 +101,10 @@ class OutboxRelay:
         self.published = 0
         # The Java client's murmur2 partitioner, so that every producer agrees on key placement.
         self._partitioner = DefaultPartitioner()
+        self._metrics = metrics or Metrics()
+        self._oldest: datetime | None = None
+        self._measured = 0.0
+        self._metrics.outbox_oldest_age.set_function(self._oldest_age)
 
     def notify(self) -> None:
         """Wakes the relay: a transaction just committed events."""
@@ -103,13 +116,16 @@ class OutboxRelay:
         while not self._stopping:
             try:
                 if not await self._lead():
+                    await self._measure(None)
                     await self._sleep(self._poll_seconds * 4)
                     continue
                 n = await self.publish_batch()
+                await self._measure(n)
                 backoff = 0.2
             except (KafkaError, OSError, SQLAlchemyError) as e:
                 log.warning("outbox relay failed; retrying", error=repr(e), retry_in=backoff)
                 await self._release_leadership()
+                await self._measure(None)  # the backlog grows while Kafka is away
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -152,22 +168,60 @@ class OutboxRelay:
         async with self._db.write_lock, self._db.engine.begin() as conn:
             await conn.execute(delete(t).where(t.c.id.in_([r.id for r in rows])))
         self.published += len(rows)
+        for topic, n in Counter(r.topic for r in rows).items():
+            self._metrics.events_published.labels(topic).inc(n)
         return len(rows)
 
+    async def measure(self) -> None:
+        """Sets the backlog gauges from the outbox as it is now (one query)."""
+        count, oldest = await self.backlog()
+        self._gauge(count, oldest)
+
+    async def _measure(self, published: int | None) -> None:
+        """Refreshes the backlog gauges after a batch of `published` rows (None: nothing was
+        published): for free when the outbox was just found empty, else with one query at
+        most every BACKLOG_SECONDS, not one per event."""
+        if published == 0:
+            self._gauge(0, None)
+        elif time.monotonic() - self._measured >= BACKLOG_SECONDS:
+            with contextlib.suppress(OSError, SQLAlchemyError):  # the database is away too
+                await self.measure()
+
+    def _gauge(self, count: int, oldest: datetime | None) -> None:
+        self._measured = time.monotonic()
+        self._metrics.outbox_backlog.set(count)
+        # SQLite gives back naive datetimes; every row was written in UTC.
+        self._oldest = oldest if oldest is None or oldest.tzinfo else oldest.replace(tzinfo=UTC)
+
+    def _oldest_age(self) -> float:
+        """Read by the metrics thread at each scrape."""
+        oldest = self._oldest
+        return 0.0 if oldest is None else max(0.0, time.time() - oldest.timestamp())
+
     async def _produce(self, rows: Sequence[Row[Any]]) -> None:
-        """Sends the rows as record batches, one key one partition, and waits for every ack."""
+        """Sends the rows as record batches, one key one partition, and waits for every ack;
+        a row written under a trace is sent under a PRODUCER span of that trace."""
         producer = self._producer
         by_partition: dict[tuple[str, int], list[Outgoing]] = {}
         partitions: dict[str, list[int]] = {}
-        for row in rows:
-            if row.topic not in partitions:
-                partitions[row.topic] = sorted(await producer.partitions_for(row.topic))
-            all_partitions = partitions[row.topic]
-            partition = self._partitioner(row.key, all_partitions, all_partitions)
-            by_partition.setdefault((row.topic, partition), []).append(
-                (row.key, row.value, decode_headers(row.headers))
-            )
-        await asyncio.gather(*await send_batches(producer, by_partition))
+        spans: list[Span] = []
+        try:
+            for row in rows:
+                if row.topic not in partitions:
+                    partitions[row.topic] = sorted(await producer.partitions_for(row.topic))
+                all_partitions = partitions[row.topic]
+                partition = self._partitioner(row.key, all_partitions, all_partitions)
+                span, headers = send_span(row.topic, partition, decode_headers(row.headers))
+                if span is not None:
+                    spans.append(span)
+                by_partition.setdefault((row.topic, partition), []).append(
+                    (row.key, row.value, headers)
+                )
+            await asyncio.gather(*await send_batches(producer, by_partition))
+        except BaseException as error:
+            end_spans(spans, error)
+            raise
+        end_spans(spans)
 
     async def _lead(self) -> bool:
         """On PostgreSQL only one relay of a service publishes: the holder of an advisory lock."""

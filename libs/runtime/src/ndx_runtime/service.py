@@ -17,6 +17,7 @@ from .db import Database
 from .grpc_server import Register, ServiceHost, wait_for_shutdown_signal
 from .kafka import create_producer
 from .logs import configure_logging
+from .metrics import Metrics, MetricsServer, serve_metrics
 from .migrations import Migrations
 from .outbox import OutboxRelay
 from .probes import Probes, prepare_schema, readiness
@@ -46,6 +47,8 @@ class RunningService:
     consumers: list[EventConsumer] = field(default_factory=list)
     # Clients of other services (closed last, once no call can use them).
     clients: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
+    metrics_server: MetricsServer | None = None
 
     def unit_of_work(self, cls: type[U], topic: str) -> Callable[[], U]:
         """A factory of units of work publishing on `topic`, waking the relay on commit."""
@@ -82,6 +85,8 @@ class RunningService:
             await _quietly(close())
         await self.producer.stop()
         await self.db.dispose()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
         await self.probes.close()
         log.info("service stopped", service=self.settings.service_name)
 
@@ -108,22 +113,26 @@ async def start_service(
     try:
         db = Database.from_url(settings.database_url)
         await prepare_schema(settings, db, migrations)
-        await ensure_topics(settings.kafka_bootstrap_servers, topics)
-        producer = create_producer(settings.kafka_bootstrap_servers, f"ndx-{settings.service_name}")
+        kafka = settings.kafka
+        await ensure_topics(kafka, topics)
+        producer = create_producer(kafka, f"ndx-{settings.service_name}")
         await producer.start()
     except BaseException:
         await probes.close()
         raise
+    metrics = Metrics()
     relay = OutboxRelay(
         db,
         outbox,
         producer,
         batch_size=settings.outbox_batch_size,
         poll_seconds=settings.outbox_poll_seconds,
+        metrics=metrics,
     )
-    host = ServiceHost(settings, secure=secure)
-    service = RunningService(settings, db, producer, relay, host, outbox, probes)
+    host = ServiceHost(settings, secure=secure, rpc_metrics=metrics.rpc)
+    service = RunningService(settings, db, producer, relay, host, outbox, probes, metrics=metrics)
     service.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+    service.metrics_server = await serve_metrics(metrics, settings)
     await probes.follow(readiness(settings, db, migrations, producer, topics[0].name), host)
     return service
 
@@ -153,7 +162,12 @@ async def start_registry(
 
 async def serve_until_signal(settings: S, start: Callable[[S], Awaitable[RunningService]]) -> None:
     """Configures logging and tracing, starts the service, and runs it until SIGTERM/SIGINT."""
-    configure_logging(settings.log_level, settings.log_format, settings.service_name)
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        settings.service_name,
+        personal_data=settings.log_personal_data,
+    )
     configure_tracing(settings.service_name, otlp=bool(settings.otlp_endpoint))
     service = await start(settings)
     settle_heap()

@@ -9,6 +9,9 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import for_code
 
+from .kafka_connection import KafkaTarget, kafka_options
+from .kafka_probe import started
+
 _NONE = 0
 _UNKNOWN_TOPIC = 3
 _TOPIC_EXISTS = 36
@@ -34,12 +37,14 @@ def entity_topic(name: str, partitions: int) -> TopicSpec:
 RETENTION_MS = 90 * 24 * 3600 * 1000
 
 
-async def ensure_topics(bootstrap: str, specs: list[TopicSpec], *, timeout: float = 30.0) -> None:
+async def ensure_topics(
+    kafka: KafkaTarget, specs: list[TopicSpec], *, timeout: float = 30.0
+) -> None:
     """Creates the topics that do not exist and waits for their leaders; others stay as they are."""
     if not specs:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
-    await admin.start()
+    admin = AIOKafkaAdminClient(**kafka_options(kafka), request_timeout_ms=15_000)
+    await started(admin, kafka)
     try:
         existing = set(await admin.list_topics())
         brokers = len((await admin.describe_cluster())["brokers"])
@@ -76,10 +81,10 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str]) -> Non
         await asyncio.sleep(0.1)
 
 
-async def topic_partitions(bootstrap: str, name: str) -> int | None:
+async def topic_partitions(kafka: KafkaTarget, name: str) -> int | None:
     """How many partitions a topic has, or None when it does not exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
+    admin = AIOKafkaAdminClient(**kafka_options(kafka))
+    await started(admin, kafka)
     try:
         [described] = await admin.describe_topics([name])
         if described.get("error_code") == _UNKNOWN_TOPIC or not described.get("partitions"):

@@ -101,9 +101,13 @@ async def seal(
     subjects: Mapping[tuple[str, str], None],
     code: grpc.StatusCode,
     reason: str,
+    *,
+    decided: bool = True,
 ) -> None:
     """Completes the record with the outcome and writes it; FailClosed when Kafka did not
-    take it."""
+    take it. `decided` is False for a feed batch, delivered under a decision counted once."""
+    if decided:
+        audit.metrics.decided(record)
     record.status = code.name
     if reason:
         record.reason = reason[:500]

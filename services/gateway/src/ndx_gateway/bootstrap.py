@@ -13,11 +13,12 @@ import grpc
 import structlog
 from aiokafka import AIOKafkaProducer
 
-from ndx_runtime.consumer import EventConsumer
+from ndx_runtime.consumer import BatchHandler, EventConsumer
 from ndx_runtime.contracts import load_contracts
 from ndx_runtime.db import Database
 from ndx_runtime.grpc_server import ServiceHost
 from ndx_runtime.kafka import create_producer
+from ndx_runtime.metrics import Metrics, MetricsServer, serve_metrics
 from ndx_runtime.probes import Probes, prepare_schema, readiness
 from ndx_runtime.tls import channel_credentials
 from ndx_runtime.topics import TopicSpec, ensure_topics
@@ -26,6 +27,7 @@ from .admission import Admission
 from .audit.log import AuditLog
 from .config import GatewaySettings
 from .feed.service import FeedService
+from .metrics import GatewayMetrics
 from .migrations import MIGRATIONS
 from .policy import FEED_METHOD
 from .policy_source import PolicySource
@@ -60,9 +62,11 @@ class RunningGateway:
     db: Database
     channels: list[grpc.aio.Channel]
     feeds: FeedService
+    metrics: GatewayMetrics
     probes: Probes
     consumer: EventConsumer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    metrics_server: MetricsServer | None = None
 
     @property
     def port(self) -> int:
@@ -83,6 +87,8 @@ class RunningGateway:
         if not await _within(self.producer.stop(), "audit producer"):
             await self.producer.client.close()
         await self.db.dispose()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
         await self.probes.close()
         log.info("gateway stopped")
 
@@ -102,15 +108,18 @@ async def _within(stopping: Coroutine[Any, Any, None], what: str) -> bool:
     return True
 
 
-def tracker_consumer(settings: GatewaySettings, index: AuditIndex) -> EventConsumer:
-    """The consumer that builds the data tracker's index from the audit topic."""
+def tracker_consumer(
+    settings: GatewaySettings, index: BatchHandler, metrics: Metrics | None = None
+) -> EventConsumer:
+    """The consumer that builds the data tracker's index (`index`) from the audit topic."""
     return EventConsumer(
-        settings.kafka_bootstrap_servers,
+        settings.kafka,
         settings.audit_topic,
         settings.tracker_consumer_group,
-        batch_handler=index.apply,
+        batch_handler=index,
         client_id="ndx-gateway-tracker",
         grace_seconds=settings.shutdown_grace_seconds,
+        metrics=metrics,
     )
 
 
@@ -120,21 +129,26 @@ class RunningIndexer:
 
     consumer: EventConsumer
     db: Database
+    metrics_server: MetricsServer | None = None
 
     async def stop(self) -> None:
         await _within(self.consumer.stop(), "audit index consumer")
         await self.db.dispose()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
         log.info("audit indexer stopped")
 
 
 async def start_indexer(settings: GatewaySettings) -> RunningIndexer:
-    await ensure_topics(settings.kafka_bootstrap_servers, [audit_topic(settings)])
+    await ensure_topics(settings.kafka, [audit_topic(settings)])
     db = Database.from_url(settings.database_url)
     await prepare_schema(settings, db, MIGRATIONS)
-    consumer = tracker_consumer(settings, AuditIndex(db))
+    metrics = Metrics()
+    consumer = tracker_consumer(settings, AuditIndex(db).apply, metrics)
     await consumer.start()
     log.info("audit indexer running", topic=settings.audit_topic)
-    return RunningIndexer(consumer, db)
+    server = await serve_metrics(metrics, settings, service="gateway-indexer")
+    return RunningIndexer(consumer, db, server)
 
 
 async def start(
@@ -158,10 +172,12 @@ async def _start(
     await prepare_schema(settings, db, MIGRATIONS)
     pool = load_contracts()
     policy = PolicySource(settings.policy_file, pool)
-    bootstrap = settings.kafka_bootstrap_servers
-    await ensure_topics(bootstrap, [audit_topic(settings)])
+    metrics = Metrics()
+    gateway_metrics = GatewayMetrics(metrics, policy, settings.audit_topic)
+    kafka = settings.kafka
+    await ensure_topics(kafka, [audit_topic(settings)])
     producer = create_producer(
-        bootstrap,
+        kafka,
         f"ndx-{settings.service_name}",
         linger_ms=0,
         request_timeout_ms=int(settings.audit_timeout_seconds * 1000),
@@ -172,6 +188,7 @@ async def _start(
         settings.audit_topic,
         instance or f"{socket.gethostname()}-{os.getpid()}",
         timeout=settings.audit_timeout_seconds,
+        metrics=gateway_metrics,
     )
     index = AuditIndex(db)
     credentials = channel_credentials(
@@ -187,31 +204,42 @@ async def _start(
     routes.append(local_route(pool, LIST_ACCESSES, DataTracker(index, policy).list_accesses))
     admission = Admission(policy, Quotas())
     gateway = Gateway(admission, audit, upstream_timeout=settings.upstream_timeout_seconds)
-    table = RouteTable(gateway, routes)
+    table = RouteTable(gateway, routes, around=metrics.rpc.around)
     feeds = FeedService(
         admission,
         audit,
         pool,
-        bootstrap=bootstrap,
+        kafka=kafka,
         topics=settings.feed_topics,
         batch_size=settings.feed_batch_size,
         fetch_bytes=settings.feed_fetch_bytes,
         max_subscriptions=settings.feed_max_subscriptions,
     )
     table.add(FEED_METHOD, feeds.handler())
+    gateway_metrics.open_feeds.set_function(lambda: feeds.open_feeds)
     host = ServiceHost(settings, allow_list=False, observe=False, reuse_port=settings.workers > 1)
     host.add_generic(table, table.services)
     running = RunningGateway(
-        settings, host, policy, audit, producer, db, list(channels.values()), feeds, probes
+        settings,
+        host,
+        policy,
+        audit,
+        producer,
+        db,
+        list(channels.values()),
+        feeds,
+        gateway_metrics,
+        probes,
     )
     running.tasks.append(
         asyncio.create_task(policy.watch(settings.policy_poll_seconds), name="policy-watch")
     )
     if index_audit:
-        running.consumer = tracker_consumer(settings, index)
+        running.consumer = tracker_consumer(settings, index.apply, metrics)
         await running.consumer.start()
     await probes.follow(readiness(settings, db, MIGRATIONS, producer, settings.audit_topic), host)
     await host.start()
+    running.metrics_server = await serve_metrics(metrics, settings)
     log.info(
         "gateway serving",
         port=host.port,

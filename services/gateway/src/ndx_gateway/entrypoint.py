@@ -48,13 +48,28 @@ async def index(settings: GatewaySettings) -> None:
 
 
 def _configure(settings: GatewaySettings) -> None:
-    configure_logging(settings.log_level, settings.log_format, settings.service_name)
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        settings.service_name,
+        personal_data=settings.log_personal_data,
+    )
     configure_tracing(settings.service_name, otlp=bool(settings.otlp_endpoint))
+
+
+def worker_settings(settings: GatewaySettings, worker: int) -> GatewaySettings:
+    """A worker's settings: its own metrics port, the one after the main process's and the
+    workers' before it (GATEWAY_METRICS_PORT=9451: main 9451, workers 9452, 9453, ...);
+    port 0 stays 0, any free port."""
+    port = settings.metrics_port
+    if not port:
+        return settings
+    return settings.model_copy(update={"metrics_port": port + 1 + worker})
 
 
 def _worker(settings: GatewaySettings, worker: int) -> None:
     # The main process forwards SIGTERM; Ctrl-C in a terminal reaches every process anyway.
-    asyncio.run(serve(settings, worker=worker, index_audit=False))
+    asyncio.run(serve(worker_settings(settings, worker), worker=worker, index_audit=False))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

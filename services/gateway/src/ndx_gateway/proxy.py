@@ -15,6 +15,7 @@ from opentelemetry import propagate
 from ndx.gateway.v1 import audit_pb2
 from ndx_runtime.errors import DomainError
 from ndx_runtime.grpc_errors import bad_request, rich_status, status_for
+from ndx_runtime.grpc_observe import client_span
 
 from .admission import (
     AGENCY,
@@ -143,12 +144,13 @@ class Gateway:
                 (PURPOSE, caller.purpose),
                 (OFFICER, caller.officer),
             ]
-            propagate.inject(_Setter(outgoing))
-            data = await route.upstream(
-                raw,
-                metadata=outgoing,
-                timeout=remaining if remaining is not None else self.upstream_timeout,
-            )
+            with client_span(route.method):
+                propagate.inject(_Setter(outgoing))
+                data = await route.upstream(
+                    raw,
+                    metadata=outgoing,
+                    timeout=remaining if remaining is not None else self.upstream_timeout,
+                )
             response = route.response_cls.FromString(data)
         projection = cut(response, policy.resources, caller.grant.read)
         collect(response, subjects)

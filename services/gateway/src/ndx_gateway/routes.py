@@ -10,6 +10,8 @@ import grpc
 from google.protobuf import message_factory
 from google.protobuf.descriptor_pool import DescriptorPool
 
+from ndx_runtime.grpc_wrap import Around, wrap_handler
+
 from .proxy import Gateway, LocalCall, Route
 
 
@@ -56,18 +58,30 @@ def local_route(pool: DescriptorPool, method: str, call: LocalCall) -> Route:
 
 
 class RouteTable(grpc.GenericRpcHandler):  # type: ignore[type-arg]
-    """Finds the handler of a call by its method path; unknown methods are UNIMPLEMENTED."""
+    """Finds the handler of a call by its method path; unknown methods are UNIMPLEMENTED.
+    Each handler runs inside `around` (the call metrics), wrapped once here: a server
+    interceptor would wrap it again on every call."""
 
-    def __init__(self, gateway: Gateway, routes: list[Route]) -> None:
+    def __init__(
+        self, gateway: Gateway, routes: list[Route], *, around: Around | None = None
+    ) -> None:
+        self._around = around
         self.handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
-            f"/{r.method}": gateway.handler(r) for r in routes
+            f"/{r.method}": self._wrap(r.method, gateway.handler(r)) for r in routes
         }
         self.services = sorted({r.method.partition("/")[0] for r in routes})
 
     def add(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> None:
         """Serves `method` with a handler of its own (a server-streaming one, for instance)."""
-        self.handlers[f"/{method}"] = handler
+        self.handlers[f"/{method}"] = self._wrap(method, handler)
         self.services = sorted({*self.services, method.partition("/")[0]})
+
+    def _wrap(
+        self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        if self._around is None:
+            return handler
+        return wrap_handler(handler, f"/{method}", self._around) or handler
 
     def service(
         self, handler_call_details: grpc.HandlerCallDetails

@@ -18,15 +18,19 @@ class LandSettings(ServiceSettings, FollowsCitizens, VerifiesCitizens):
     model_config = SettingsConfigDict(env_prefix="LAND_", extra="ignore", frozen=True)
 
     service_name: str = "land"
+    """Name in logs, traces (unless OTEL_SERVICE_NAME is set) and Kafka client ids."""
     database_url: str = "sqlite+aiosqlite:///.ndx/data/land.db"
     grpc_port: int = 50062
     tls_cert_file: Path = Path(".ndx/pki/land.crt")
     tls_key_file: Path = Path(".ndx/pki/land.key")
     parcel_topic: str = TOPIC
-    # Per-entity order needs one partition per key; six spread the parcels over brokers.
+    """Topic of the parcels' change events (created at start if missing)."""
     topic_partitions: int = 6
-    # Holders' names and deaths follow the population registry's citizen events.
+    """Partitions of `parcel_topic` when it is created: one key always lands on one
+    partition, so more partitions spread the parcels over brokers without losing order."""
     consumer_group: str = "ndx-land"
+    """Consumer group reading the citizen topic: holders' names and deaths follow the
+    population registry's events."""
     # Holders named in writes are checked through the gateway, as the land registration office.
     agency_cert_file: Path = Path(".ndx/pki/land-office.crt")
     agency_key_file: Path = Path(".ndx/pki/land-office.key")

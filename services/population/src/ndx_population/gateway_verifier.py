@@ -18,13 +18,14 @@ import structlog
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.rpc import error_details_pb2
 from opentelemetry import propagate
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ndx.common.v1 import types_pb2
 from ndx.population.v1 import citizen_pb2, population_service_pb2_grpc
 from ndx.population.v1 import population_service_pb2 as pb
 from ndx_runtime.errors import InvalidInput, Unavailable, Violation
 from ndx_runtime.grpc_errors import details_of
+from ndx_runtime.grpc_observe import client_span
 from ndx_runtime.settings import ServiceSettings
 from ndx_runtime.tls import channel_credentials
 
@@ -37,22 +38,28 @@ MAX_BATCH = 1_000
 CLAIM_MASK = FieldMask(paths=["full_name", "date_of_death"])
 _TRACE_HEADERS = ("traceparent", "tracestate")
 _DEPENDENCY = "population registry (through the gateway)"
+_METHOD = "ndx.population.v1.PopulationService/BatchVerifyCitizens"
 
 
 class VerifiesCitizens(BaseSettings):
     """Settings of a registry that checks the citizens its writes name, through the gateway
     (mixed into its service settings; the CA is the service's tls_ca_file)."""
 
-    # host:port of the gateway. Empty turns the checks off, for a registry tested on its own;
-    # start-up then logs a warning.
+    model_config = SettingsConfigDict(use_attribute_docstrings=True)
+
     gateway_address: str = "127.0.0.1:50051"
-    # The registry's agency certificate; each registry names its own.
+    """host:port of the gateway, through which citizens named in writes are verified. Empty
+    turns the checks off, for a registry tested on its own (start-up logs a warning)."""
     agency_cert_file: Path = Path(".ndx/pki/agency.crt")
+    """PEM certificate of the registry's own agency, presented to the gateway for the checks."""
     agency_key_file: Path = Path(".ndx/pki/agency.key")
-    # What the gateway's audit records show as purpose (procedure) and officer of the checks.
+    """PEM private key of `agency_cert_file`."""
     verify_purpose: str = ""
+    """Purpose (procedure) code of the checks, as the gateway's audit records show it."""
     verify_officer: str = ""
+    """Officer id of the checks, as the gateway's audit records show it."""
     verify_timeout_seconds: float = 5.0
+    """Deadline of one verification call; a write whose checks time out is refused."""
 
 
 class GatewayCitizenVerifier:
@@ -107,13 +114,17 @@ class GatewayCitizenVerifier:
                 for c in claims
             ]
         )
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)  # the write's trace continues into the gateway's audit
-        metadata = [*self._metadata, *((k, v) for k, v in carrier.items() if k in _TRACE_HEADERS)]
         try:
-            response = await self._stub().BatchVerifyCitizens(
-                request, metadata=metadata, timeout=self._timeout
-            )
+            with client_span(_METHOD):
+                carrier: dict[str, str] = {}
+                propagate.inject(carrier)  # the write's trace continues into the gateway's audit
+                metadata = [
+                    *self._metadata,
+                    *((k, v) for k, v in carrier.items() if k in _TRACE_HEADERS),
+                ]
+                response = await self._stub().BatchVerifyCitizens(
+                    request, metadata=metadata, timeout=self._timeout
+                )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise _located(error, claims) from None
@@ -209,8 +220,8 @@ def citizen_verifier(settings: ServiceSettings) -> GatewayCitizenVerifier | Unve
         "citizens named in writes are verified through the gateway",
         gateway=settings.gateway_address,
         agency_certificate=str(settings.agency_cert_file),
-        purpose=settings.verify_purpose,
-        officer=settings.verify_officer,
+        verify_purpose=settings.verify_purpose,
+        verify_officer=settings.verify_officer,
     )
     return GatewayCitizenVerifier(
         settings.gateway_address,

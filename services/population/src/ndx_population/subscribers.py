@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import structlog
 from google.protobuf.message import DecodeError
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Column, Connection, Table, select
 
 from ndx.common.v1 import types_pb2
@@ -22,12 +23,16 @@ from ndx_runtime.consumer import BatchHandler, Delivery, EventConsumer, PoisonRe
 from ndx_runtime.db import Database
 from ndx_runtime.envelope import header
 from ndx_runtime.inbox import applied_versions
+from ndx_runtime.metrics import Metrics
 from ndx_runtime.proto_values import date_from_proto
 from ndx_runtime.service import RunningService
+from ndx_runtime.settings import ServiceSettings
 from ndx_runtime.topics import ensure_topics, entity_topic
 from ndx_runtime.uow import SqlUnitOfWork
 
 from .config import PARTITIONS, TOPIC
+
+log = structlog.get_logger(__name__)
 
 SOURCE = "ndx.population.citizen"
 EVENT_TYPE = events_pb2.CitizenChanged.DESCRIPTOR.full_name
@@ -107,25 +112,36 @@ def citizen_event_handler(
     def look_up(conn: Connection, ids: set[str]) -> tuple[dict[str, int], set[str]]:
         return applied_versions(conn, inbox, SOURCE, ids), referenced(conn, references, ids)
 
-    async def handle(batch: list[Delivery]) -> None:
+    async def handle(batch: list[Delivery]) -> int:
+        """Returns how many records changed nothing (tombstones, versions already applied)."""
         facts = [f for f in map(citizen_facts, batch) if f is not None]
+        skipped = len(batch) - len(facts)
         if not facts:
-            return
+            return skipped
         ids = {f.citizen_id for f in facts}
         applied, mirrored = await db.read(lambda c: look_up(c, ids))
         uow = new_uow()
         async with uow:
             for f in facts:
                 if f.version <= applied.get(f.citizen_id, 0):
+                    skipped += 1
                     continue  # a redelivery or a replay: already applied
                 if f.citizen_id in mirrored:
+                    changed = 0
                     if f.renamed_to is not None:
-                        await renamed(f.citizen_id, f.renamed_to, f.changed_at, uow)
+                        changed += await renamed(f.citizen_id, f.renamed_to, f.changed_at, uow)
                     if f.died_on is not None:
-                        await died(f.citizen_id, f.died_on, f.changed_at, uow)
+                        changed += await died(f.citizen_id, f.died_on, f.changed_at, uow)
+                    log.debug(
+                        "citizen change applied",
+                        citizen_id=f.citizen_id,
+                        version=f.version,
+                        changed=changed,
+                    )
                 applied[f.citizen_id] = f.version
             uow.applied = (inbox, SOURCE, {i: applied[i] for i in ids if i in applied})
             await uow.commit()
+        return skipped
 
     return handle
 
@@ -133,10 +149,15 @@ def citizen_event_handler(
 class FollowsCitizens(BaseSettings):
     """Settings of a registry that mirrors citizens (mixed into its service settings)."""
 
+    model_config = SettingsConfigDict(use_attribute_docstrings=True)
+
     follow_citizens: bool = True
+    """Apply the population registry's citizen events (renames, deaths); false only for a
+    registry tested on its own."""
     citizen_topic: str = TOPIC
-    # Set by each registry to its own group, e.g. "ndx-land".
+    """Topic of the citizens' change events, read by this registry."""
     consumer_group: str = ""
+    """Consumer group reading `citizen_topic`; each registry has its own."""
 
 
 async def follow_citizens(
@@ -159,17 +180,27 @@ async def follow_citizens(
     if not settings.follow_citizens:
         return None
     spec = entity_topic(settings.citizen_topic, PARTITIONS)
-    await ensure_topics(settings.kafka_bootstrap_servers, [spec])
+    kafka = settings.kafka
+    await ensure_topics(kafka, [spec])
     handler = citizen_event_handler(
         service.db, inbox, new_uow, references=references, renamed=renamed, died=died
     )
-    consumer = EventConsumer(
-        settings.kafka_bootstrap_servers,
+    consumer = citizen_consumer(settings, handler, service.metrics)
+    await service.add_consumer(consumer)
+    return consumer
+
+
+def citizen_consumer(
+    settings: ServiceSettings, handler: BatchHandler, metrics: Metrics | None = None
+) -> EventConsumer:
+    """The registry's consumer group on the citizen topic (not started)."""
+    assert isinstance(settings, FollowsCitizens)
+    return EventConsumer(
+        settings.kafka,
         settings.citizen_topic,
         settings.consumer_group or f"ndx-{settings.service_name}",
         batch_handler=handler,
         client_id=f"ndx-{settings.service_name}",
         grace_seconds=settings.shutdown_grace_seconds,
+        metrics=metrics,
     )
-    await service.add_consumer(consumer)
-    return consumer

@@ -17,9 +17,13 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from ndx_runtime.tls import Identity
+
+from .certs import DevPki
 from .procs import (
     StackError,
     file_lock,
+    free_port,
     kill_pid,
     port_open,
     run_sync,
@@ -30,6 +34,9 @@ from .procs import (
 
 DEPLOY = Path(__file__).resolve().parents[5] / "deploy" / "local" / "kafka"
 DEFAULT_PORT = 9092
+DEFAULT_SSL_PORT = 9094
+# The broker's certificate on the SSL listener, issued by the dev CA.
+BROKER_IDENTITY = Identity("service", "kafka-broker")
 MAIN_CLASS = "kafka.Kafka"
 STORAGE_TOOL = "kafka.tools.StorageTool"
 NO_TOOLS = (
@@ -40,7 +47,12 @@ NO_TOOLS = (
 
 
 class KafkaStack:
-    """A broker whose config, data and logs live under `<root>/kafka` (`kafka-<port>`)."""
+    """A broker whose config, data and logs live under `<root>/kafka` (`kafka-<port>`).
+
+    It listens for PLAINTEXT on `port` and for SSL with client certificates on `ssl_port`
+    (default 9094 beside 9092, else a free port); the certificates are those of the dev PKI in
+    `pki` (default `<root>/pki`).
+    """
 
     def __init__(
         self,
@@ -48,12 +60,18 @@ class KafkaStack:
         *,
         port: int = DEFAULT_PORT,
         controller_port: int = 9093,
+        ssl_port: int | None = None,
         libs: Path | None = None,
+        pki: Path | None = None,
         heap: str = "512m",
     ) -> None:
         root = Path(root).resolve()
         self.port = port
         self.controller_port = controller_port
+        if ssl_port is None:
+            ssl_port = DEFAULT_SSL_PORT if port == DEFAULT_PORT else free_port()
+        self.ssl_port = ssl_port
+        self.pki = DevPki(pki.resolve() if pki else root / "pki")
         self.heap = heap
         self.dir = root / ("kafka" if port == DEFAULT_PORT else f"kafka-{port}")
         # The jars are shared by every broker under this root.
@@ -68,16 +86,30 @@ class KafkaStack:
         """The bootstrap servers string of this broker."""
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def ssl_bootstrap(self) -> str:
+        """The bootstrap servers string of this broker's SSL listener."""
+        return f"127.0.0.1:{self.ssl_port}"
+
     def provision(self) -> None:
         """Fetches the jars (again if the pom changed), writes the config, formats storage once."""
         java, mvn = _tools()
         with file_lock(self.libs.parent / ".kafka-libs.lock"):
             self._fetch_libs(mvn)
         self.dir.mkdir(parents=True, exist_ok=True)
-        config = (DEPLOY / "server.properties").read_text()
-        self.config.write_text(
-            config.format(data_dir=self.dir, port=self.port, controller_port=self.controller_port)
+        template = (DEPLOY / "server.properties").read_text()
+        config = template.format(
+            data_dir=self.dir,
+            port=self.port,
+            controller_port=self.controller_port,
+            ssl_port=self.ssl_port,
+            **self._ssl_material(),
         )
+        # The file holds the broker's private key.
+        fd = os.open(self.config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(config)
         if (self.dir / "logs" / "meta.properties").exists():
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
@@ -91,6 +123,17 @@ class KafkaStack:
         )
         if result.returncode != 0:
             raise StackError(f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
+
+    def _ssl_material(self) -> dict[str, str]:
+        """The broker's certificate, key and trusted CA as properties values (PEM, one line)."""
+        self.pki.ensure([BROKER_IDENTITY])
+        files = {
+            "ssl_certificate_chain": self.pki.cert_file(BROKER_IDENTITY),
+            "ssl_key": self.pki.key_file(BROKER_IDENTITY),
+            "ssl_ca_certificates": self.pki.ca_file,
+        }
+        # A properties value is one line; \n in it stands for a line break.
+        return {name: path.read_text().strip().replace("\n", "\\n") for name, path in files.items()}
 
     def _fetch_libs(self, mvn: str) -> None:
         pom = DEPLOY / "pom.xml"

@@ -13,12 +13,25 @@ from aiokafka.errors import KafkaError
 
 from ndx.gateway.v1 import audit_pb2
 
+from ..metrics import GatewayMetrics
 from .chain import AuditChain
 
 log = structlog.get_logger(__name__)
 
 SOURCE = "//ndx.gov.vn/gateway"
 TYPE = "ndx.gateway.v1.AuditRecord"
+
+
+def audit_headers(chain_id: str, record: audit_pb2.AuditRecord) -> list[tuple[str, bytes]]:
+    """A sealed record's CloudEvents headers (binary mode); the id is its place in its chain."""
+    return [
+        ("ce_id", f"{chain_id}:{record.sequence}".encode()),
+        ("ce_source", SOURCE.encode()),
+        ("ce_type", TYPE.encode()),
+        ("ce_specversion", b"1.0"),
+        ("ce_time", record.time.ToJsonString().encode()),
+        ("content-type", b"application/protobuf"),
+    ]
 
 
 class AuditUnavailable(Exception):
@@ -33,6 +46,7 @@ class AuditLog:
         instance: str,
         *,
         timeout: float,
+        metrics: GatewayMetrics,
         cool_down: float = 1.0,
     ) -> None:
         self.producer = producer
@@ -40,6 +54,7 @@ class AuditLog:
         self.instance = instance
         self.timeout = timeout
         self.cool_down = cool_down
+        self.metrics = metrics
         self.chain = AuditChain(self._new_chain_id())
         self._order = asyncio.Lock()
         self._failed_at: float | None = None
@@ -62,23 +77,20 @@ class AuditLog:
                 async with self._order:
                     data = self.chain.seal(record)
                     chain_id = self.chain.chain_id
-                    headers = [
-                        ("ce_id", f"{chain_id}:{record.sequence}".encode()),
-                        ("ce_source", SOURCE.encode()),
-                        ("ce_type", TYPE.encode()),
-                        ("ce_specversion", b"1.0"),
-                        ("ce_time", record.time.ToJsonString().encode()),
-                        ("content-type", b"application/protobuf"),
-                    ]
                     sent = await self.producer.send(
-                        self.topic, data, key=chain_id.encode(), headers=headers
+                        self.topic,
+                        data,
+                        key=chain_id.encode(),
+                        headers=audit_headers(chain_id, record),
                     )
                 await sent
         except (TimeoutError, KafkaError) as e:
+            self.metrics.audit_failures.inc()
             self._broken(record, e)
             raise AuditUnavailable(f"audit log unavailable: {type(e).__name__}") from e
         self._failed_at = None
         self.written += 1
+        self.metrics.audit_written.inc()
 
     def _broken(self, record: audit_pb2.AuditRecord, error: Exception) -> None:
         """A record that may never be stored leaves a gap; later records start a new chain

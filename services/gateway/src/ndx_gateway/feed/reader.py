@@ -12,6 +12,7 @@ from typing import TypeAlias
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from ndx_runtime.kafka import offsets_at
+from ndx_runtime.kafka_connection import KafkaConnection, kafka_options
 
 from .cursor import Cursor
 
@@ -48,10 +49,16 @@ class TopicReader:
 
     @classmethod
     async def open(
-        cls, bootstrap: str, topic: str, partitions: int, start: Start, *, fetch_bytes: int
+        cls,
+        kafka: KafkaConnection,
+        topic: str,
+        partitions: int,
+        start: Start,
+        *,
+        fetch_bytes: int,
     ) -> TopicReader:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+            **kafka_options(kafka),
             client_id="ndx-gateway-feed",
             group_id=None,
             enable_auto_commit=False,

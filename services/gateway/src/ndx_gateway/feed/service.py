@@ -18,6 +18,7 @@ from google.protobuf.message import DecodeError
 
 from ndx.gateway.v1 import audit_pb2, feed_pb2
 from ndx_runtime.grpc_errors import bad_request, rich_status
+from ndx_runtime.kafka_connection import KafkaConnection
 from ndx_runtime.topics import topic_partitions
 
 from ..admission import (
@@ -57,7 +58,7 @@ class FeedService:
         audit: AuditLog,
         pool: DescriptorPool,
         *,
-        bootstrap: str,
+        kafka: KafkaConnection,
         topics: Mapping[str, str],
         batch_size: int,
         fetch_bytes: int,
@@ -66,7 +67,7 @@ class FeedService:
         self.admission = admission
         self.audit = audit
         self.pool = pool
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.topics = dict(topics)
         self.batch_size = batch_size
         self.fetch_bytes = fetch_bytes
@@ -191,7 +192,7 @@ class FeedService:
         try:
             partitions = await self._partition_count(topic)
             return await TopicReader.open(
-                self.bootstrap, topic, partitions, start, fetch_bytes=self.fetch_bytes
+                self.kafka, topic, partitions, start, fetch_bytes=self.fetch_bytes
             )
         except BadStart as bad:
             raise Refused(bad_request([(bad.field, bad.description)]), decision=allowed) from None
@@ -214,7 +215,7 @@ class FeedService:
         known = self._partitions.get(topic)
         if known is not None and now - known[0] < PARTITIONS_TTL_SECONDS:
             return known[1]
-        count = await topic_partitions(self.bootstrap, topic)
+        count = await topic_partitions(self.kafka, topic)
         if not count:
             raise LookupError(f"topic {topic} does not exist")
         self._partitions[topic] = (now, count)

@@ -100,6 +100,8 @@ class Subscription:
             batch = self._cut(records, policy, decision.grant)
             if batch.events:
                 await self._audit(batch, policy, decision.rule)
+                # Counted as the audit log records it: handed to the stream.
+                self.audit.metrics.delivered(self.feed.aggregate, caller.agency, batch.events)
                 yield batch.responses
         raise ShuttingDown()
 
@@ -180,7 +182,7 @@ class Subscription:
         record.decision = audit_pb2.DECISION_ALLOW
         record.fields_returned.extend(sorted(batch.kept))
         record.fields_denied.extend(sorted(batch.removed))
-        await seal(self.audit, record, batch.subjects, grpc.StatusCode.OK, rule)
+        await seal(self.audit, record, batch.subjects, grpc.StatusCode.OK, rule, decided=False)
 
     async def close(self) -> None:
         await self.reader.close()
