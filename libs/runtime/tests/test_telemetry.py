@@ -132,3 +132,21 @@ def test_a_single_traced_record_is_handled_under_its_own_span(
     assert consumer.parent is not None and consumer.parent.span_id == written.span_id
     assert not consumer.links
     assert not consumer.status.is_ok
+
+
+def test_with_nothing_to_export_spans_carry_ids_but_record_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER", raising=False)
+    span = tracer_provider("quiet").get_tracer("t").start_span("call")
+    assert span.get_span_context().is_valid and not span.is_recording()
+    # A caller's sampled trace is still followed.
+    parent = trace.SpanContext(1, 2, is_remote=True, trace_flags=trace.TraceFlags(1))
+    child = (
+        tracer_provider("quiet")
+        .get_tracer("t")
+        .start_span("call", context=trace.set_span_in_context(trace.NonRecordingSpan(parent)))
+    )
+    assert child.is_recording() and child.get_span_context().trace_id == 1
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_on")
+    assert tracer_provider("loud").get_tracer("t").start_span("call").is_recording()

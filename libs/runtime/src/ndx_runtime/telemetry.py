@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from opentelemetry import propagate, trace
+from opentelemetry.sdk.environment_variables import OTEL_TRACES_SAMPLER
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler
 
 
 def tracing_resource(service_name: str) -> Resource:
@@ -21,7 +25,12 @@ def tracer_provider(
 ) -> TracerProvider:
     """A tracer provider (sampler from OTEL_TRACES_SAMPLER); `otlp` adds the OTLP exporter,
     configured by the OTEL_EXPORTER_OTLP_* variables."""
-    provider = TracerProvider(resource=tracing_resource(service_name))
+    sampler: Sampler | None = None
+    if not otlp and not processors and OTEL_TRACES_SAMPLER not in os.environ:
+        # Nothing would receive the spans: make them (trace ids still reach logs, audit
+        # records and the services called) but record none, unless the caller's trace is.
+        sampler = ParentBased(ALWAYS_OFF)
+    provider = TracerProvider(resource=tracing_resource(service_name), sampler=sampler)
     for processor in processors or []:
         provider.add_span_processor(processor)
     if otlp:
