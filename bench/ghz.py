@@ -93,7 +93,7 @@ def run_ghz(
         "-z",
         f"{int(seconds)}s",
         "--connections",
-        "4",
+        str(min(4, concurrency)),  # ghz refuses more connections than workers
         "-O",
         "json",
     ]
