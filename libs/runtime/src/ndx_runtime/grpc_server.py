@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection
 from .grpc_observe import observe_call
 from .grpc_wrap import AroundInterceptor
 from .metrics import RpcMetrics
+from .revocation import Revocations
 from .settings import ServiceSettings
 from .tls import AllowListInterceptor, server_credentials
 
@@ -47,7 +48,8 @@ class ServiceHost:
             # Outermost, so that calls the allow-list refuses are counted too.
             chain.append(AroundInterceptor(rpc_metrics.around))
         if secure and allow_list:
-            chain.append(AllowListInterceptor(settings.allowed_identities))
+            revocations = Revocations(settings.tls_crl_file, settings.tls_ca_file)
+            chain.append(AllowListInterceptor(settings.allowed_identities, revocations))
         if observe:
             chain.append(AroundInterceptor(observe_call))
         chain.extend(interceptors)

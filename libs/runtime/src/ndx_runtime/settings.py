@@ -51,6 +51,10 @@ class ServiceSettings(BaseSettings):
     """PEM private key of `tls_cert_file`."""
     tls_ca_file: Path = Path(".ndx/pki/ca.crt")
     """PEM CA bundle that peers' certificates must chain to."""
+    tls_crl_file: Path | None = None
+    """PEM certificate revocation list(s), each signed by a CA of `tls_ca_file`: callers whose
+    certificate is listed are refused (UNAUTHENTICATED). Read again when the file changes
+    (checked at most once a second); unset: no revocation check."""
     allowed_identities: frozenset[str] = frozenset({"service/gateway"})
     """Peer identities (kind/name from the certificate's SPIFFE URI) allowed to call, as a
     JSON list."""

@@ -19,6 +19,7 @@ import grpc
 from cryptography import x509
 
 from .grpc_wrap import AroundInterceptor
+from .revocation import Revocations
 
 TRUST_DOMAIN = "ndx.local"
 KINDS = frozenset({"agency", "service", "operator"})
@@ -127,31 +128,51 @@ def identity_from_pem(pem: bytes) -> Identity | None:
     return found.pop() if len(found) == 1 else None
 
 
-def peer_identity(context: grpc.aio.ServicerContext[Any, Any]) -> Identity | None:
-    """The verified identity of the caller (TLS already checked the chain).
+def peer_certificate(context: grpc.aio.ServicerContext[Any, Any]) -> bytes | None:
+    """The caller's leaf certificate (PEM), verified against the CA by the TLS handshake.
 
-    grpc puts the peer's leaf certificate under `x509_pem_cert` of the auth context; only
-    a TLS connection with a client certificate has it. Metadata is never consulted.
+    grpc puts it under `x509_pem_cert` of the auth context; only a TLS connection with a
+    client certificate has it.
     """
     pems = context.auth_context().get("x509_pem_cert")
     if not pems:
         return None
-    return identity_from_pem(bytes(next(iter(pems))))
+    return bytes(next(iter(pems)))
+
+
+def peer_identity(context: grpc.aio.ServicerContext[Any, Any]) -> Identity | None:
+    """The verified identity of the caller (TLS already checked the chain). Metadata is
+    never consulted."""
+    pem = peer_certificate(context)
+    return None if pem is None else identity_from_pem(pem)
+
+
+def revoked_message(pem: bytes) -> str:
+    """What a caller whose certificate is revoked is told."""
+    return (
+        f"the client certificate ({Revocations.describe(pem)}) has been revoked; "
+        "ask the exchange's operator for a new one"
+    )
 
 
 class AllowListInterceptor(AroundInterceptor):
-    """Refuses every call whose certificate identity is not on the allow-list."""
+    """Refuses every call whose certificate is revoked or whose identity is not on the
+    allow-list."""
 
-    def __init__(self, allowed: frozenset[str]) -> None:
+    def __init__(self, allowed: frozenset[str], revocations: Revocations | None = None) -> None:
         # Fail at start-up on a malformed entry ("gateway" instead of "service/gateway").
         self.allowed = frozenset(Identity.parse_principal(p).principal for p in allowed)
+        self.revocations = revocations
         super().__init__(self._check)
 
     @asynccontextmanager
     async def _check(
         self, method: str, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[None]:
-        identity = peer_identity(context)
+        pem = peer_certificate(context)
+        if pem is not None and self.revocations is not None and self.revocations.is_revoked(pem):
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, revoked_message(pem))
+        identity = None if pem is None else identity_from_pem(pem)
         if identity is None:
             await context.abort(
                 grpc.StatusCode.UNAUTHENTICATED,

@@ -161,6 +161,25 @@ def issue(
     return cert.public_bytes(serialization.Encoding.PEM), _pem_key(key)
 
 
+def revocation_list(ca: Authority, revoked: Sequence[bytes], *, days: int = 7) -> bytes:
+    """A CRL (PEM) signed by `ca` listing the PEM certificates `revoked`, for `<P>_TLS_CRL_FILE`."""
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.cert.subject)
+        .last_update(now - _SKEW)
+        .next_update(now + timedelta(days=days))
+    )
+    for pem in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(x509.load_pem_x509_certificate(pem).serial_number)
+            .revocation_date(now - _SKEW)
+            .build()
+        )
+    return builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
 class DevPki:
     """Files under `root`: ca.crt/ca.key and <name>.crt/<name>.key per identity."""
 
