@@ -20,7 +20,8 @@ from opentelemetry.trace import SpanKind
 
 from ndx.gateway.v1 import audit_pb2
 from ndx_runtime.grpc_errors import bad_request, rich_status
-from ndx_runtime.tls import Identity, peer_identity
+from ndx_runtime.revocation import Revocations
+from ndx_runtime.tls import Identity, identity_from_pem, peer_certificate, revoked_message
 
 from .audit.log import AuditLog, AuditUnavailable
 from .policy import Decision, Grant, Policy
@@ -139,20 +140,39 @@ async def refuse(
 class Admission:
     """Identity, purpose, officer, policy decision and quota of a call."""
 
-    def __init__(self, policy: PolicySource, quotas: Quotas) -> None:
+    def __init__(
+        self, policy: PolicySource, quotas: Quotas, revocations: Revocations | None = None
+    ) -> None:
         self.policy = policy
         self.quotas = quotas
+        self.revocations = revocations
 
     def identify(
         self, context: grpc.aio.ServicerContext[Any, Any], record: audit_pb2.AuditRecord
     ) -> Identity:
-        """The caller's certificate identity; Refused unless it is an agency."""
-        identity = peer_identity(context)
+        """The caller's certificate identity; Refused if the certificate names none or is
+        revoked. The record names the certificate's identity either way."""
+        pem = peer_certificate(context)
+        identity = None if pem is None else identity_from_pem(pem)
+        if identity is not None:
+            record.agency = identity.name if identity.kind == "agency" else identity.principal
+        if pem is not None and self.revocations is not None and self.revocations.is_revoked(pem):
+            raise Refused(
+                rich_status(
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    revoked_message(pem),
+                    reason="CERTIFICATE_REVOKED",
+                )
+            )
         if identity is None:
             raise Refused(
-                rich_status(grpc.StatusCode.UNAUTHENTICATED, "no NDX identity in the certificate")
+                rich_status(
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    "no NDX identity in the certificate: it needs exactly one URI SAN "
+                    "spiffe://ndx.local/agency/<name>",
+                    reason="NO_IDENTITY",
+                )
             )
-        record.agency = identity.name if identity.kind == "agency" else identity.principal
         return identity
 
     def admit(

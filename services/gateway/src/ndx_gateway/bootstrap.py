@@ -20,6 +20,7 @@ from ndx_runtime.grpc_server import ServiceHost
 from ndx_runtime.kafka import create_producer
 from ndx_runtime.metrics import Metrics, MetricsServer, serve_metrics
 from ndx_runtime.probes import Probes, prepare_schema, readiness
+from ndx_runtime.revocation import Revocations
 from ndx_runtime.tls import channel_credentials
 from ndx_runtime.topics import TopicSpec, ensure_topics
 
@@ -202,7 +203,8 @@ async def _start(
     }
     routes = upstream_routes(pool, settings.upstreams, channels)
     routes.append(local_route(pool, LIST_ACCESSES, DataTracker(index, policy).list_accesses))
-    admission = Admission(policy, Quotas())
+    revocations = Revocations(settings.tls_crl_file, settings.tls_ca_file)
+    admission = Admission(policy, Quotas(), revocations)
     gateway = Gateway(admission, audit, upstream_timeout=settings.upstream_timeout_seconds)
     table = RouteTable(gateway, routes, around=metrics.rpc.around)
     feeds = FeedService(
