@@ -5,7 +5,6 @@ the CRL (`GATEWAY_TLS_CRL_FILE`). What metadata claims never changes who is audi
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -14,10 +13,6 @@ from typing import Any
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from ndx_gateway.bootstrap import RunningGateway
 from ndx_gateway.bootstrap import start as start_gateway
 
@@ -114,7 +109,7 @@ async def test_a_not_yet_valid_certificate_fails_the_handshake(
 async def test_a_certificate_naming_no_single_identity_is_unauthenticated(
     system: System, dev_pki: DevPki, uris: tuple[str, ...]
 ) -> None:
-    cert, key = _leaf(dev_pki, uris)
+    cert, key = dev_pki.issue(TAX, uris=uris)
     trace, traced = _traced()
     error = await _refused(_agency(system.gateway.port, dev_pki, cert, key, "nobody"), traced)
     assert error.code() is grpc.StatusCode.UNAUTHENTICATED
@@ -237,28 +232,3 @@ async def _refused_eventually(agency: Agency, cid: str) -> tuple[grpc.aio.AioRpc
             return error, trace
         await asyncio.sleep(0.2)
     raise AssertionError("the revoked certificate was still accepted after 10 s")
-
-
-def _leaf(pki: DevPki, uris: tuple[str, ...]) -> tuple[bytes, bytes]:
-    """A certificate from the exchange's own CA whose URI SANs are `uris`."""
-    ca = pki.authority()
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.now(UTC)
-    san: list[x509.GeneralName] = [x509.UniformResourceIdentifier(u) for u in uris]
-    san.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tax-authority")]))
-        .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(san), critical=False)
-        .sign(ca.key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem

@@ -17,12 +17,12 @@ from typing import Any
 import grpc
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from ndx_cli.stack.certs import DEFAULT_IDENTITIES, Authority, DevPki, new_authority
+from ndx_cli.stack.certs import DEFAULT_IDENTITIES, Authority, DevPki, issue, new_authority
 from ndx_runtime.tls import (
     AllowListInterceptor,
     Identity,
@@ -382,31 +382,4 @@ def _leaf_without_ndx_uri(
     ca: Authority, uris: tuple[str, ...] = ("spiffe://other.domain/service/gateway",)
 ) -> tuple[bytes, bytes]:
     """A certificate from the right CA that names no single NDX identity."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gateway")]))
-        .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    *(x509.UniformResourceIdentifier(uri) for uri in uris),
-                    x509.DNSName("gateway"),
-                ]
-            ),
-            critical=False,
-        )
-        .sign(ca.key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+    return issue(GATEWAY, ca, uris=uris)

@@ -101,12 +101,14 @@ def issue(
     *,
     not_before: datetime | None = None,
     not_after: datetime | None = None,
+    uris: Sequence[str] | None = None,
 ) -> tuple[bytes, bytes]:
     """A leaf certificate (PEM) and key (PEM) for `identity`, usable as client and server.
 
     Valid for a year from now unless told otherwise. Given only `not_after` in the past, the
     certificate is an expired one (valid for the year before); given only `not_before` in the
-    future, it is not yet valid (for a year from then).
+    future, it is not yet valid (for a year from then). `uris` replaces the identity's URI SAN
+    (for tests: none, another trust domain, two identities).
     """
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
@@ -145,7 +147,10 @@ def issue(
         .add_extension(
             x509.SubjectAlternativeName(
                 [
-                    x509.UniformResourceIdentifier(identity.uri),
+                    *(
+                        x509.UniformResourceIdentifier(u)
+                        for u in ([identity.uri] if uris is None else uris)
+                    ),
                     x509.DNSName("localhost"),
                     x509.DNSName(identity.name),
                     x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
@@ -238,13 +243,17 @@ class DevPki:
         not_before: datetime | None = None,
         not_after: datetime | None = None,
         ca: Authority | None = None,
+        uris: Sequence[str] | None = None,
     ) -> tuple[bytes, bytes]:
         """A certificate and key (PEM) signed by `ca` (default: this PKI's CA); not saved.
 
         For tests: expired (`not_after` in the past), not yet valid (`not_before` in the
-        future) and foreign-CA (`ca=new_authority("Other CA")`) certificates.
+        future), foreign-CA (`ca=new_authority("Other CA")`) and identity-less (`uris=[]`)
+        certificates.
         """
-        return issue(identity, ca or self.authority(), not_before=not_before, not_after=not_after)
+        return issue(
+            identity, ca or self.authority(), not_before=not_before, not_after=not_after, uris=uris
+        )
 
 
 def _name(identity: Identity | str) -> str:
