@@ -45,6 +45,18 @@ def claim_from_proto(r: pb.VerifyCitizenRequest, prefix: str) -> tuple[Citizen, 
     if not paths:
         raise InvalidInput.one(f"{prefix}claim_mask", "must name at least one claimed field")
     check_mask(FieldMask(paths=paths), _CITIZEN, f"{prefix}claim_mask")
+    unclaimable = [p for p in paths if not _claimable(p)]
+    if unclaimable:
+        raise InvalidInput(
+            [
+                Violation(
+                    f"{prefix}claim_mask",
+                    f"{p!r} cannot be claimed: the registry keeps no such value "
+                    "(names of places are looked up from their codes; claim the code)",
+                )
+                for p in unclaimable
+            ]
+        )
     try:
         claims = citizen_from_proto(r.claims)
     except InvalidInput as e:
@@ -52,6 +64,17 @@ def claim_from_proto(r: pb.VerifyCitizenRequest, prefix: str) -> tuple[Citizen, 
             [Violation(f"{prefix}claims.{v.field}", v.description) for v in e.violations]
         ) from None
     return claims, tuple(paths)
+
+
+# Parts of an address the registry fills in from the codes on the way out and never stores.
+_DERIVED = frozenset({"province_name", "ward_name"})
+
+
+def _claimable(path: str) -> bool:
+    """Whether the stored citizen holds a value at `path` (a field of the contract may be
+    output-only: update_time, the names of places)."""
+    parts = path.split(".")
+    return parts[0] in FIELD_RULES and parts[-1] not in _DERIVED
 
 
 def claims_from_proto(
