@@ -17,7 +17,9 @@ from ndx_cli.stack.children import ServiceProcess, settings_env
 from ndx_land.adapters.tables import inbox
 from ndx_land.config import LandSettings
 from ndx_population.config import PARTITIONS
+from ndx_population.subscribers import SOURCE
 from ndx_runtime.db import Database
+from ndx_runtime.envelope import change_event
 from ndx_runtime.kafka import create_producer
 from ndx_runtime.topics import ensure_topics, entity_topic
 
@@ -39,10 +41,11 @@ async def publish(bootstrap: str, topic: str) -> None:
     producer = create_producer(bootstrap, "test")
     await producer.start()
     try:
-        sent = [
-            await producer.send(topic, e.SerializeToString(), key=e.citizen_id.encode())
+        records = [
+            change_event(topic, e, key=e.citizen_id, source=SOURCE)
             for e in map(renamed, range(CITIZENS))
         ]
+        sent = [await producer.send(topic, r.value, key=r.key, headers=r.headers) for r in records]
         await asyncio.gather(*sent)
     finally:
         await producer.stop()

@@ -81,6 +81,35 @@ async def test_an_invalid_policy_is_refused_and_the_old_one_stays(system: System
     system.policy_file.write_text(good)
 
 
+async def test_a_purpose_written_twice_is_refused_and_the_old_policy_stays(
+    system: System,
+) -> None:
+    in_force = system.gateway.policy.current.version
+    good = system.policy_file.read_text()
+    lines = good.splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.strip() == "tax-registration:")
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    # A second block for the purpose, written above the first: plain YAML would keep only
+    # the last one, and the agency would silently lose what the first granted.
+    twice = [
+        *lines[:at],
+        f"{indent}tax-registration:\n",
+        f"{indent}  description: a second block\n",
+        *lines[at:],
+    ]
+    system.policy_file.write_text("".join(twice))
+    await until(lambda: "written twice" in (system.gateway.policy.last_error or ""))
+    error = system.gateway.policy.last_error or ""
+    assert f"{system.policy_file}:{at + 3}:" in error and "'tax-registration'" in error
+    assert system.gateway.policy.current.version == in_force
+    [cid] = await citizen_ids(system, 1)
+    response, _ = await system.agency("tax-authority").call(
+        GET_CITIZEN, {"citizen_id": cid}, purpose="tax-registration"
+    )
+    assert response.citizen_id == cid  # type: ignore[attr-defined]
+    system.policy_file.write_text(good)
+
+
 async def test_a_used_up_quota_is_resource_exhausted_with_retry_info(system: System) -> None:
     def small_quota(document: dict[str, Any]) -> None:
         purpose = document["agencies"]["health-records"]["purposes"]["e-health-book"]

@@ -197,3 +197,50 @@ async def test_the_audit_topic_itself_verifies(
     assert f"chain {CHAINS[0]} record 4: altered" in bad.output
     absent = await asyncio.to_thread(run, "--from-kafka", "--topic", f"test.{unique}.none")
     assert absent.exit_code == 2 and "does not exist" in absent.output
+
+
+def test_two_swapped_records_in_the_index_are_named(index_url: str) -> None:
+    chain_id = CHAINS[0]
+    second, third = (asyncio.run(stored_record(index_url, chain_id, s)) for s in (2, 3))
+    for sequence, record in ((2, third), (3, second)):
+        asyncio.run(
+            change(
+                index_url,
+                update(records)
+                .where(records.c.chain_id == chain_id, records.c.sequence == sequence)
+                .values(record=record.SerializeToString(deterministic=True)),
+            )
+        )
+    result = run("--database-url", index_url)
+    assert result.exit_code == 1, result.output
+    broken = [line.strip() for line in result.output.splitlines() if line.startswith("  chain")]
+    assert broken == [f"chain {chain_id} record 2: missing (the chain jumps from 1 to 3)"]
+
+
+async def test_records_removed_reordered_or_repeated_on_the_topic_are_named(
+    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
+    chains = {c: sealed_chain(c, PER_CHAIN) for c in CHAINS}
+    a, b = chains[CHAINS[0]], chains[CHAINS[1]]
+    cases = {
+        # record 3 of the first chain never reaches the topic
+        "removed": ([*a[:3], *a[4:]], b, f"chain {CHAINS[0]} record 3: missing"),
+        # records 1 and 2 of the second chain trade places
+        "swapped": (a, [b[0], b[2], b[1], *b[3:]], f"chain {CHAINS[1]} record 1: missing"),
+        # record 2 of the first chain is published again after record 4
+        "repeated": (
+            [*a[:5], a[2], a[5]],
+            b,
+            f"chain {CHAINS[0]} record 2: out of order or repeated after record 4",
+        ),
+    }
+    for name, (first, other, problem) in cases.items():
+        topic = f"test.{unique}.audit-{name}"
+        values = [(CHAINS[0], v) for v in first] + [(CHAINS[1], v) for v in other]
+        await produce(kafka_bootstrap, topic, values)
+        result = await asyncio.to_thread(run, "--from-kafka", "--topic", topic)
+        assert result.exit_code == 1, (name, result.output)
+        # One broken link, in the tampered chain only; the other chain holds.
+        broken = [line.strip() for line in result.output.splitlines() if line.startswith("  chain")]
+        assert len(broken) == 1 and broken[0].startswith(problem), (name, result.output)

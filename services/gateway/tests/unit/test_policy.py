@@ -93,6 +93,11 @@ def test_the_default_policy_loads(policy: Policy) -> None:
             "RecordDeath writes; only the owner 'police' may",
         ),
         ({"colour": "red"}, "colour: Extra inputs are not permitted"),
+        (
+            {"verify": ["ndx.population.v1.Citizen.permanent_address.province_code"]},
+            "agencies.tax-authority.purposes.tax-registration.verify[0]: "
+            "ndx.population.v1.Citizen.permanent_address.province_code is also granted by read",
+        ),
     ],
 )
 def test_a_bad_policy_is_refused_naming_the_place(
@@ -101,6 +106,34 @@ def test_a_bad_policy_is_refused_naming_the_place(
     with pytest.raises(PolicyError) as caught:
         load_policy(write(tmp_path, change), POOL)
     assert any(problem in p for p in caught.value.problems), caught.value.problems
+
+
+def test_malformed_yaml_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("version: '1'\nregistries: {}\nagencies: [unclosed\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path, POOL)
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{path}:4:1: ")
+
+
+def test_a_purpose_written_twice_is_refused_not_overwritten(tmp_path: Path) -> None:
+    """Plain YAML keeps the last of two equal keys: the first block would vanish unseen."""
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if line.strip() == "tax-registration:")
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "".join(lines[:first])
+        + "      tax-registration:\n        description: the first block\n"
+        + "".join(lines[first:]),
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path, POOL)
+    assert caught.value.problems == [
+        f"{path}:{first + 3}:7: 'tax-registration' is written twice in one mapping"
+    ]
 
 
 def test_default_deny(policy: Policy) -> None:

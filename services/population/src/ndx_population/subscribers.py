@@ -52,11 +52,14 @@ class CitizenFacts:
 
 
 def citizen_facts(delivery: Delivery) -> CitizenFacts | None:
-    """The facts in a CitizenChanged record; None for a tombstone; PoisonRecord if unreadable."""
+    """The facts in a CitizenChanged record; None for a tombstone; PoisonRecord if unreadable,
+    of another type or keyed by anything but its citizen id."""
     if delivery.value is None:
         return None
     ce_type = header(delivery.headers, "ce_type")
-    if ce_type is not None and ce_type != EVENT_TYPE:
+    if ce_type is None:
+        raise PoisonRecord(f"no ce_type header (expected {EVENT_TYPE})")
+    if ce_type != EVENT_TYPE:
         raise PoisonRecord(f"unexpected event type {ce_type!r} (expected {EVENT_TYPE})")
     try:
         event = events_pb2.CitizenChanged.FromString(delivery.value)
@@ -64,6 +67,10 @@ def citizen_facts(delivery: Delivery) -> CitizenFacts | None:
         raise PoisonRecord(f"not a {EVENT_TYPE}: {e}") from None
     if not event.citizen_id or event.version <= 0 or event.op == types_pb2.CHANGE_OP_UNSPECIFIED:
         raise PoisonRecord("CitizenChanged without citizen_id, version or op")
+    if delivery.key != event.citizen_id:
+        # Per-citizen order holds only within the citizen's partition, chosen by the key: a
+        # change keyed otherwise may overtake an earlier one, which would then be skipped.
+        raise PoisonRecord(f"key {delivery.key!r} is not the citizen id {event.citizen_id!r}")
     changed = set(event.changed_fields.paths)
     renamed = event.after.full_name if "full_name" in changed and event.after.full_name else None
     died = None

@@ -197,6 +197,7 @@ def compile_policy(document: PolicyDocument, pool: DescriptorPool) -> Policy:
                     )
             read = _field_sets(pool, p.read, f"{at}.read", resources, problems)
             verify = _field_sets(pool, p.verify, f"{at}.verify", resources, problems)
+            _check_verify_only(p.verify, read, f"{at}.verify", pool, problems)
             _check_feeds(p.feeds, feeds, read, at, problems)
             if p.feeds:
                 methods.add(FEED_METHOD)
@@ -206,6 +207,20 @@ def compile_policy(document: PolicyDocument, pool: DescriptorPool) -> Policy:
     if problems:
         raise PolicyError(problems)
     return policy
+
+
+def _check_verify_only(
+    paths: list[str], read: dict[str, FieldSet], at: str, pool: DescriptorPool, problems: list[str]
+) -> None:
+    """A verify-only field that the same purpose may also read says two things at once."""
+    for i, path in enumerate(paths):
+        try:
+            root, names = resolve(pool, path)
+        except ValueError:
+            continue  # reported with the verify list
+        readable = read.get(root.full_name)
+        if readable is not None and names and readable.grants(names):
+            problems.append(f"{at}[{i}]: {path} is also granted by read; verify-only or read")
 
 
 def served_by_gateway(method: str) -> bool:

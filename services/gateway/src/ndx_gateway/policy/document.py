@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -65,9 +66,29 @@ class PolicyError(Exception):
         super().__init__("; ".join(problems))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader refusing a key written twice in one mapping: plain YAML keeps the last,
+    so a purpose or agency listed twice would silently lose its first block."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} is written twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_document(path: Path) -> PolicyDocument:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        raise PolicyError([f"{where}: {e.problem or e.context}"]) from None
     except (OSError, yaml.YAMLError) as e:
         raise PolicyError([f"{path}: {e}"]) from None
     try:
