@@ -8,13 +8,13 @@ from pathlib import PurePosixPath
 
 import pytest
 from ndx_gateway.config import GatewaySettings
-from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from ndx_business.config import BusinessSettings
 from ndx_cli.stack.certs import DevPki, Identity
 from ndx_land.config import LandSettings
 from ndx_population.config import PopulationSettings
+from ndx_runtime.settings import variables
 
 from .manifests import SERVICES, Obj, Render
 
@@ -32,17 +32,7 @@ OTEL = {"OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_TRACES_SAMPLER"}
 
 def env_names(settings: type[BaseSettings]) -> set[str]:
     """The variables pydantic-settings reads for these settings (case-insensitively)."""
-    prefix = str(settings.model_config.get("env_prefix", ""))
-    names = set()
-    for name, info in settings.model_fields.items():
-        alias = info.validation_alias
-        if isinstance(alias, AliasChoices):
-            names.update(str(choice).upper() for choice in alias.choices)
-        elif isinstance(alias, str):
-            names.add(alias.upper())
-        else:
-            names.add(f"{prefix}{name}".upper())
-    return names
+    return {v for name in settings.model_fields for v in variables(settings, name)}
 
 
 def containers(render: Render, service: str) -> list[Obj]:

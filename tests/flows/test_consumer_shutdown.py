@@ -80,7 +80,7 @@ async def test_land_exits_on_sigterm_with_every_handled_offset_committed(
         shutdown_grace_seconds=60,
         log_format="json",
     )
-    env = settings_env(settings, "LAND_", os.environ)
+    env = settings_env(settings, os.environ)
     process = await ServiceProcess.start(
         [sys.executable, "-m", "ndx_land"], env, tmp_path / "land.log"
     )

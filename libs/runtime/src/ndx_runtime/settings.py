@@ -14,6 +14,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .kafka_connection import DEFAULT_BOOTSTRAP, KafkaConnection
 
 
+def variables(cls: type[BaseSettings], name: str) -> tuple[str, ...]:
+    """The environment variables pydantic-settings reads for field `name` of `cls`: its
+    aliases, else the class's prefix and the name (upper case, the preferred one first)."""
+    field = cls.model_fields[name]
+    alias = field.validation_alias or field.alias
+    if isinstance(alias, AliasChoices):
+        choices = [c for c in alias.choices if isinstance(c, str)]
+    elif isinstance(alias, str):
+        choices = [alias]
+    else:
+        choices = [str(cls.model_config.get("env_prefix", "")) + name]
+    return tuple(dict.fromkeys(c.upper() for c in choices))
+
+
 def _cluster_wide(name: str, default: Any) -> Any:
     """A field read from the unprefixed variable NAME (or given by its name in code)."""
     return Field(default=default, validation_alias=AliasChoices(name, name.upper()))

@@ -80,7 +80,7 @@ async def test_without_migrate_on_start_the_registry_waits_until_migrated(
             "log_format": "json",
         }
     )
-    env = settings_env(settings, "POPULATION_", os.environ)
+    env = settings_env(settings, os.environ)
     process = await ServiceProcess.start([SCRIPT], env, tmp_path / "registry.log")
     try:
         health = f"127.0.0.1:{(await process.logged('health serving'))['port']}"

@@ -33,7 +33,7 @@ async def start_child(settings: PopulationSettings, log: Path) -> ServiceProcess
     settings = settings.model_copy(
         update={"health_port": 0, "shutdown_grace_seconds": 60, "log_format": "json"}
     )
-    env = settings_env(settings, "POPULATION_", os.environ)
+    env = settings_env(settings, os.environ)
     return await ServiceProcess.start([sys.executable, "-m", "ndx_population"], env, log)
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ndx_gateway.config import GatewaySettings
-from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
@@ -23,6 +22,7 @@ from pydantic_settings import BaseSettings
 from ndx_business.config import BusinessSettings
 from ndx_land.config import LandSettings
 from ndx_population.config import PopulationSettings
+from ndx_runtime.settings import variables
 
 from ..config import CliSettings
 from ..stack.postgres import ENV_URL
@@ -120,19 +120,6 @@ class Setting:
     description: str
 
 
-def env_names(cls: type[BaseSettings], name: str, field: FieldInfo) -> tuple[str, ...]:
-    """The variables pydantic-settings reads for a field: its aliases, else prefix + name."""
-    alias = field.validation_alias or field.alias
-    if isinstance(alias, AliasChoices):
-        choices = [c for c in alias.choices if isinstance(c, str)]
-    elif isinstance(alias, str):
-        choices = [alias]
-    else:
-        prefix = str(cls.model_config.get("env_prefix", ""))
-        choices = [prefix + name]
-    return tuple(dict.fromkeys(c.upper() for c in choices))
-
-
 def description(cls: type[BaseSettings], name: str) -> str:
     """The field's docstring, from the class that last documented it."""
     for base in cls.__mro__:
@@ -204,7 +191,7 @@ def settings_of(
 ) -> list[Setting]:
     return [
         Setting(
-            env_names(cls, name, field),
+            variables(cls, name),
             type_text(field.annotation, field),
             default_text(field, root),
             description(cls, name),

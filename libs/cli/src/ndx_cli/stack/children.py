@@ -16,16 +16,18 @@ from typing import Any
 
 from pydantic_settings import BaseSettings
 
+from ndx_runtime.settings import variables
 
-def settings_env(settings: BaseSettings, prefix: str, base: Mapping[str, str]) -> dict[str, str]:
-    """`base` plus the variables that give a child process `settings` (prefixed `prefix`;
-    the cluster-wide Kafka variable unprefixed)."""
+
+def settings_env(settings: BaseSettings, base: Mapping[str, str]) -> dict[str, str]:
+    """`base` plus the variables that give a child process `settings` (each field's preferred
+    variable: prefixed, or cluster-wide like KAFKA_*)."""
     env = dict(base)
     for name, value in settings.model_dump(mode="json", exclude={"otlp_endpoint"}).items():
         if value is None:
             continue
-        key = "KAFKA_BOOTSTRAP_SERVERS" if name == "kafka_bootstrap_servers" else prefix + name
-        env[key.upper()] = value if isinstance(value, str) else json.dumps(value)
+        key = variables(type(settings), name)[0]
+        env[key] = value if isinstance(value, str) else json.dumps(value)
     return env
 
 
