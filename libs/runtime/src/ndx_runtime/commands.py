@@ -13,7 +13,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from .db import Database
-from .logs import configure_logging
+from .logs import configure_service_logging
 from .migrations import Migrations, SchemaError, SchemaState
 from .settings import ServiceSettings
 
@@ -57,7 +57,7 @@ def migrate_and_exit(settings: ServiceSettings, migrations: Migrations) -> NoRet
 
 async def migrate(settings: ServiceSettings, migrations: Migrations) -> SchemaState | None:
     """Brings the database to head; None (the failure logged) when it cannot."""
-    configure_logging(settings.log_level, settings.log_format, settings.service_name)
+    configure_service_logging(settings)
     db = Database.from_url(settings.database_url)
     try:
         state = await migrations.upgrade(db.engine)

@@ -6,10 +6,13 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 from opentelemetry import trace
+
+if TYPE_CHECKING:
+    from .settings import ServiceSettings
 
 REDACTED = "[redacted]"
 
@@ -136,3 +139,13 @@ def _static(key: str, value: str) -> Any:
         return event
 
     return add
+
+
+def configure_service_logging(settings: ServiceSettings) -> None:
+    """Logging as a service's settings say: level, format, name, personal data or not."""
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        settings.service_name,
+        personal_data=settings.log_personal_data,
+    )

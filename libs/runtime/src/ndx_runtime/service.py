@@ -16,7 +16,7 @@ from .consumer import EventConsumer
 from .db import Database
 from .grpc_server import Register, ServiceHost, wait_for_shutdown_signal
 from .kafka import create_producer
-from .logs import configure_logging
+from .logs import configure_service_logging
 from .metrics import Metrics, MetricsServer, serve_metrics
 from .migrations import Migrations
 from .outbox import OutboxRelay
@@ -162,18 +162,18 @@ async def start_registry(
 
 async def serve_until_signal(settings: S, start: Callable[[S], Awaitable[RunningService]]) -> None:
     """Configures logging and tracing, starts the service, and runs it until SIGTERM/SIGINT."""
-    configure_logging(
-        settings.log_level,
-        settings.log_format,
-        settings.service_name,
-        personal_data=settings.log_personal_data,
-    )
-    configure_tracing(settings.service_name, otlp=bool(settings.otlp_endpoint))
+    configure_observability(settings)
     service = await start(settings)
     settle_heap()
     log.info("ready", service=settings.service_name, port=service.host.port)
     await wait_for_shutdown_signal()
     await service.stop()
+
+
+def configure_observability(settings: ServiceSettings) -> None:
+    """A service process's logging and tracing, as its settings say."""
+    configure_service_logging(settings)
+    configure_tracing(settings.service_name, otlp=bool(settings.otlp_endpoint))
 
 
 def settle_heap() -> None:

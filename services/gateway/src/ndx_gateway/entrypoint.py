@@ -18,9 +18,7 @@ import structlog
 
 from ndx_runtime.commands import command, migrate, migrate_and_exit
 from ndx_runtime.grpc_server import wait_for_shutdown_signal
-from ndx_runtime.logs import configure_logging
-from ndx_runtime.service import settle_heap
-from ndx_runtime.telemetry import configure_tracing
+from ndx_runtime.service import configure_observability, settle_heap
 
 from .bootstrap import start, start_indexer
 from .config import GatewaySettings
@@ -31,7 +29,7 @@ log = structlog.get_logger(__name__)
 
 async def serve(settings: GatewaySettings, *, worker: int = 0, index_audit: bool) -> None:
     """Runs one serving process until SIGTERM or SIGINT."""
-    _configure(settings)
+    configure_observability(settings)
     running = await start(settings, index_audit=index_audit)
     log.info("ready", service=settings.service_name, port=running.port, worker=worker)
     settle_heap()
@@ -41,20 +39,10 @@ async def serve(settings: GatewaySettings, *, worker: int = 0, index_audit: bool
 
 async def index(settings: GatewaySettings) -> None:
     """Runs the data tracker's indexer until SIGTERM or SIGINT."""
-    _configure(settings)
+    configure_observability(settings)
     indexer = await start_indexer(settings)
     await wait_for_shutdown_signal()
     await indexer.stop()
-
-
-def _configure(settings: GatewaySettings) -> None:
-    configure_logging(
-        settings.log_level,
-        settings.log_format,
-        settings.service_name,
-        personal_data=settings.log_personal_data,
-    )
-    configure_tracing(settings.service_name, otlp=bool(settings.otlp_endpoint))
 
 
 def worker_settings(settings: GatewaySettings, worker: int) -> GatewaySettings:
