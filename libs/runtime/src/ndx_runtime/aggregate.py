@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from .errors import StaleVersion
@@ -76,9 +76,23 @@ def record_changed(entity: T, before: T, now: datetime, names: Iterable[str]) ->
     if not changed:
         return False
     entity.version += 1
-    entity.updated_at = now
+    entity.updated_at = latest(entity.updated_at, now)
     entity.events.append(Change(Op.UPDATE, before, entity.snapshot(), changed))
     return True
+
+
+def latest(current: datetime | None, now: datetime) -> datetime:
+    """The later of an aggregate's update time and a change's time: the update time never moves
+    back. Changes derived from other registries' events carry those events' times, and events
+    on different partitions may be applied in either order; the later time wins either way, so
+    a replay rebuilds the same state. (SQLite returns naive datetimes; they are UTC.)"""
+    if current is None:
+        return now
+    return now if _utc(now) >= _utc(current) else current
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def check_version(key: str, expected: int, actual: int) -> None:

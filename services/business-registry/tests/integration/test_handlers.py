@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +26,13 @@ from ndx_runtime.errors import InvalidInput, StaleVersion
 CHANGED_AT = datetime(2025, 12, 1, 9, 30, tzinfo=UTC)
 DIED = date(2024, 5, 1)
 Make = Callable[..., Enterprise]
+
+
+class EarlierClock(Clock):
+    """Registers records a month before CHANGED_AT, so that citizen change is their latest."""
+
+    def now(self) -> datetime:
+        return CHANGED_AT - timedelta(days=30)
 
 
 async def _events(db: Database) -> list[events_pb2.EnterpriseChanged]:
@@ -127,7 +134,7 @@ async def test_death_of_only_representative_flags_each_enterprise_once(
 async def test_rename_follows_the_citizen(
     uow: BusinessUnitOfWork, database: Database, make_enterprise: Make, citizens: KnownCitizens
 ) -> None:
-    await handlers.register_enterprise(make_enterprise(), uow, Clock(), citizens)
+    await handlers.register_enterprise(make_enterprise(), uow, EarlierClock(), citizens)
     assert await in_uow(handlers.apply_citizen_renamed, "001085012345", "Nguyễn Văn Anh", uow) == 1
     assert await in_uow(handlers.apply_citizen_renamed, "001085012345", "Nguyễn Văn Anh", uow) == 0
     last = (await _events(database))[-1]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,13 @@ from ..conftest import AN, BINH, MakeParcel
 # When the citizen changed in the population registry: derived changes carry this time.
 CHANGED_AT = datetime(2025, 12, 1, 9, 30, tzinfo=UTC)
 DIED = date(2025, 12, 1)
+
+
+class EarlierClock(Clock):
+    """Registers records a month before CHANGED_AT, so that citizen change is their latest."""
+
+    def now(self) -> datetime:
+        return CHANGED_AT - timedelta(days=30)
 
 
 async def in_uow(
@@ -48,8 +55,8 @@ async def published(database: Database) -> list[events_pb2.ParcelChanged]:
 async def test_a_death_marks_the_holder_on_every_parcel_once(
     uow: LandUnitOfWork, database: Database, make_parcel: MakeParcel, citizens: KnownCitizens
 ) -> None:
-    await handlers.register_parcel(make_parcel(1), uow, Clock(), citizens)
-    await handlers.register_parcel(make_parcel(2), uow, Clock(), citizens)
+    await handlers.register_parcel(make_parcel(1), uow, EarlierClock(), citizens)
+    await handlers.register_parcel(make_parcel(2), uow, EarlierClock(), citizens)
 
     assert await in_uow(handlers.apply_citizen_died, AN.citizen_id, DIED, uow) == 2
     assert await in_uow(handlers.apply_citizen_died, AN.citizen_id, DIED, uow) == 0
@@ -60,7 +67,8 @@ async def test_a_death_marks_the_holder_on_every_parcel_once(
     for event in updates:
         assert event.version == 2
         assert list(event.changed_fields.paths) == ["holders"]
-        # Stamped with the citizen's change, not the time it was applied: a replay agrees.
+        # Stamped with the citizen's change, not the time it was applied, and never earlier
+        # than the parcel's last change: whatever order a replay applies them in, it agrees.
         assert event.after.update_time.ToDatetime(tzinfo=UTC) == CHANGED_AT
         dead, alive = event.after.holders
         assert dead.citizen_id == AN.citizen_id and dead.deceased
