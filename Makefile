@@ -5,10 +5,10 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: help install tools demo up down status tour test test-unit k8s-check lint proto proto-check docs docs-check bench bench-report clean
+.PHONY: help install tools demo up down status tour test test-unit k8s-check lint proto proto-check docs docs-check bench bench-report chaos soak reliability-report clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-19s %s\n", $$1, $$2}'
 
 install: ## Install uv if missing and the Python workspace (locked versions)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -67,6 +67,23 @@ bench: install ## Every benchmark (about 20 min): figures and ratios in bench/re
 
 bench-report: install ## Render docs/benchmarks.md and its plots from bench/results/ alone
 	@$(RUN) python bench/report.py
+
+# The bad-input scenarios live beside the code they attack; `make chaos` runs them with the faults.
+BAD_INPUT := tests/gateway/test_properties.py tests/gateway/test_certificates.py \
+  tests/gateway/test_policy_reload.py tests/flows/test_poison_events.py \
+  libs/cli/tests/test_audit_verify.py
+RELIABILITY := NDX_RELIABILITY_RESULTS=$(CURDIR)/bench/results/reliability
+
+chaos: install ## Fault and bad-input scenarios at 10x their test size (about 15 min); renders docs/reliability.md
+	@$(RELIABILITY) NDX_CHAOS_SCALE=10 $(RUN) pytest -o timeout=1800 tests/faults $(BAD_INPUT)
+	@$(RUN) python bench/reliability_report.py
+
+soak: install ## Ten minutes of mixed traffic through the gateway: RSS, errors, lag, every event accounted; renders docs/reliability.md
+	@$(RELIABILITY) $(RUN) python bench/soak.py
+	@$(RUN) python bench/reliability_report.py
+
+reliability-report: install ## Render docs/reliability.md from bench/results/reliability/ alone
+	@$(RUN) python bench/reliability_report.py
 
 clean: down ## Stop everything and delete local state (.ndx/)
 	rm -rf .ndx
