@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,3 +45,19 @@ def record(scenario: str, *, broken: str, checked: str, **figures: Any) -> Path 
     }
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     return path
+
+
+@contextmanager
+def cases(scenario: str, *, broken: str, checked: str) -> Iterator[dict[str, str]]:
+    """Collects the cases of a scenario spread over several tests (a module-scoped fixture
+    holds it open): each passing test adds `cases[name] = outcome`; the figures are recorded
+    when the module ends. Only passing tests add a case, so a failure shows as a missing one."""
+    seen: dict[str, str] = {}
+    yield seen
+    record(
+        scenario,
+        broken=broken,
+        checked=checked,
+        cases=len(seen),
+        outcomes={name: {"outcome": outcome} for name, outcome in seen.items()},
+    )

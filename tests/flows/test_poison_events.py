@@ -4,6 +4,7 @@ dead letter fixed by an operator is re-driven with `ndx events record` / `replay
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ndx_runtime.envelope import header
 from ndx_runtime.inbox import applied_versions
 from ndx_runtime.kafka import create_producer, read_topic
 
+from ..faults import figures
 from .conftest import Exchange
 from .test_citizen_events import (
     enterprise,
@@ -154,6 +156,25 @@ async def test_each_kind_of_poison_is_dead_lettered_and_the_next_change_applied(
 
     await eventually(both_applied)
     assert await applied(exchange, other_id) == (0, 0)
+    figures.record(
+        "poison-events",
+        broken="records on the citizen topic that no registry can apply",
+        checked=(
+            "each registry's consumer group dead-letters every poison record once, with the "
+            "reason in a header, and applies the valid change that follows; a fixed dead "
+            "letter is re-driven with `ndx events record` / `ndx events replay --map` "
+            "(tests/flows/test_poison_events.py)"
+        ),
+        poison_records=len(poison),
+        consumer_groups=len(by_group),
+        dead_lettered=sum(len(errors) for errors in by_group.values()),
+        kinds={
+            kind: {"dead-letter reason": re.sub(r"\d{12}", "<citizen id>", reason)}
+            for kind, (_, reason) in poison.items()
+        },
+        next_change_applied=True,
+        refused_by_the_broker="a record without a key (compacted topic)",
+    )
 
 
 async def ndx(*args: str) -> tuple[int, str]:

@@ -1,12 +1,13 @@
 """Certificates the gateway must refuse, over real TLS with real certificates: expired, not
-yet valid, naming no NDX identity, naming an agency the policy does not know, and revoked by
-the CRL (`GATEWAY_TLS_CRL_FILE`). What metadata claims never changes who is audited."""
+yet valid, signed by another CA, naming no NDX identity, naming an agency the policy does not
+know, and revoked by the CRL (`GATEWAY_TLS_CRL_FILE`). What metadata claims never changes who
+is audited."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,12 @@ from ndx_gateway.bootstrap import RunningGateway
 from ndx_gateway.bootstrap import start as start_gateway
 
 from ndx.gateway.v1 import audit_pb2
-from ndx_cli.stack.certs import DevPki, revocation_list
+from ndx_cli.stack.certs import DevPki, issue, new_authority, revocation_list
 from ndx_runtime.kafka import read_topic
 from ndx_runtime.revocation import Revocations
 from ndx_runtime.tls import Identity
 
+from ..faults import figures
 from .conftest import Agency, System
 from .support import GET_CITIZEN, VERIFY_CITIZEN, citizen_ids, error_info
 
@@ -83,18 +85,46 @@ def dev_pki(system: System) -> DevPki:
     return DevPki(system.exchange.pki)
 
 
-async def test_an_expired_certificate_fails_the_handshake(system: System, dev_pki: DevPki) -> None:
+@pytest.fixture(scope="module")
+def refused() -> Iterator[dict[str, str]]:
+    """The cases refused in this module, recorded for the reliability report."""
+    with figures.cases(
+        "certificates",
+        broken="client certificates that must not get in, over real TLS",
+        checked=(
+            "each is refused with the status named, a refusal past the handshake is audited "
+            "under the certificate's identity, and metadata never changes that identity"
+        ),
+    ) as seen:
+        yield seen
+
+
+async def test_an_expired_certificate_fails_the_handshake(
+    system: System, dev_pki: DevPki, refused: dict[str, str]
+) -> None:
     cert, key = dev_pki.issue(TAX, not_after=datetime.now(UTC) - timedelta(minutes=1))
     error = await _refused(_agency(system.gateway.port, dev_pki, cert, key, TAX.name))
     assert error.code() is grpc.StatusCode.UNAVAILABLE
+    refused["expired"] = "handshake fails (UNAVAILABLE)"
 
 
 async def test_a_not_yet_valid_certificate_fails_the_handshake(
-    system: System, dev_pki: DevPki
+    system: System, dev_pki: DevPki, refused: dict[str, str]
 ) -> None:
     cert, key = dev_pki.issue(TAX, not_before=datetime.now(UTC) + timedelta(hours=1))
     error = await _refused(_agency(system.gateway.port, dev_pki, cert, key, TAX.name))
     assert error.code() is grpc.StatusCode.UNAVAILABLE
+    refused["not yet valid"] = "handshake fails (UNAVAILABLE)"
+
+
+async def test_a_certificate_signed_by_another_ca_fails_the_handshake(
+    system: System, dev_pki: DevPki, refused: dict[str, str]
+) -> None:
+    # The same identity and name, from an authority the gateway does not trust.
+    cert, key = issue(TAX, new_authority("NDX Dev CA"))
+    error = await _refused(_agency(system.gateway.port, dev_pki, cert, key, TAX.name))
+    assert error.code() is grpc.StatusCode.UNAVAILABLE
+    refused["signed by another CA"] = "handshake fails (UNAVAILABLE)"
 
 
 @pytest.mark.parametrize(
@@ -107,7 +137,7 @@ async def test_a_not_yet_valid_certificate_fails_the_handshake(
     ids=["no-uri", "other-trust-domain", "two-identities"],
 )
 async def test_a_certificate_naming_no_single_identity_is_unauthenticated(
-    system: System, dev_pki: DevPki, uris: tuple[str, ...]
+    system: System, dev_pki: DevPki, uris: tuple[str, ...], refused: dict[str, str]
 ) -> None:
     cert, key = dev_pki.issue(TAX, uris=uris)
     trace, traced = _traced()
@@ -122,10 +152,11 @@ async def test_a_certificate_naming_no_single_identity_is_unauthenticated(
         "UNAUTHENTICATED",
         "",
     )
+    refused[f"identity URIs: {', '.join(uris) or 'none'}"] = "UNAUTHENTICATED, audited"
 
 
 async def test_an_agency_the_policy_does_not_know_is_denied(
-    system: System, dev_pki: DevPki
+    system: System, dev_pki: DevPki, refused: dict[str, str]
 ) -> None:
     cert, key = dev_pki.issue(Identity("agency", "ministry-of-curiosity"))
     error = await _refused(_agency(system.gateway.port, dev_pki, cert, key, "ministry"))
@@ -133,10 +164,11 @@ async def test_an_agency_the_policy_does_not_know_is_denied(
     info = error_info(error)
     assert info is not None and info.reason == "UNKNOWN_AGENCY"
     assert info.metadata["agency"] == "ministry-of-curiosity"
+    refused["agency unknown to the policy"] = "PERMISSION_DENIED"
 
 
 async def test_metadata_claiming_another_agency_is_audited_as_the_certificate(
-    system: System,
+    system: System, refused: dict[str, str]
 ) -> None:
     [cid] = await citizen_ids(system, 1)
     # bank-ekyc may verify; claiming to be the police neither widens nor renames the call.
@@ -150,6 +182,7 @@ async def test_metadata_claiming_another_agency_is_audited_as_the_certificate(
     assert response is not None
     record = await _audited(system, trace)
     assert (record.agency, record.decision) == ("bank-ekyc", audit_pb2.DECISION_ALLOW)
+    refused["metadata claiming another agency"] = "ignored: audited as the certificate's agency"
 
 
 # --- revocation ----------------------------------------------------------------------------
@@ -176,7 +209,10 @@ async def crl_gateway(
 
 
 async def test_a_revoked_certificate_is_refused_and_audited(
-    system: System, dev_pki: DevPki, crl_gateway: tuple[RunningGateway, Path]
+    system: System,
+    dev_pki: DevPki,
+    crl_gateway: tuple[RunningGateway, Path],
+    refused: dict[str, str],
 ) -> None:
     gateway, crl_file = crl_gateway
     [cid] = await citizen_ids(system, 1)
@@ -206,6 +242,7 @@ async def test_a_revoked_certificate_is_refused_and_audited(
     regular = (dev_pki.cert_file(TAX).read_bytes(), dev_pki.key_file(TAX).read_bytes())
     response, _ = await _call(_agency(gateway.port, dev_pki, *regular, TAX.name), cid)
     assert response.citizen_id == cid
+    refused["revoked (CRL), on an open connection"] = "UNAUTHENTICATED, audited"
 
 
 async def _call(

@@ -4,7 +4,7 @@ restart, an invalid one is refused and the old one stays; quotas run out."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
@@ -13,6 +13,7 @@ import yaml
 from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
 
+from ..faults import figures
 from .conftest import System
 from .support import GET_CITIZEN, citizen_ids, detail_of, error_info, rows
 
@@ -39,6 +40,33 @@ async def religious_citizen(system: System) -> str:
     return str(cid)
 
 
+@pytest.fixture(scope="module")
+def refused() -> Iterator[dict[str, str]]:
+    """The policy files refused in this module, recorded for the reliability report."""
+    with figures.cases(
+        "policy-files",
+        broken="the running gateway's policy file replaced by a bad one",
+        checked=(
+            "the file is refused with its location (file:line:column or the path in the "
+            "document), the policy in force stays, and calls go on being answered under it"
+        ),
+    ) as seen:
+        yield seen
+
+
+async def refused_with_old_policy_in_force(system: System, in_force: str, says: str) -> str:
+    """Waits for the gateway to refuse the file it was given; checks the old policy still
+    answers; returns the refusal."""
+    await until(lambda: says in (system.gateway.policy.last_error or ""))
+    assert system.gateway.policy.current.version == in_force
+    [cid] = await citizen_ids(system, 1)
+    response, _ = await system.agency("tax-authority").call(
+        GET_CITIZEN, {"citizen_id": cid}, purpose="tax-registration"
+    )
+    assert response.citizen_id == cid  # type: ignore[attr-defined]
+    return system.gateway.policy.last_error or ""
+
+
 async def test_a_changed_policy_takes_effect_without_restart(system: System) -> None:
     cid = await religious_citizen(system)
     tax = system.agency("tax-authority")
@@ -57,7 +85,9 @@ async def test_a_changed_policy_takes_effect_without_restart(system: System) -> 
     assert "ndx.population.v1.Citizen.religion" not in trailers.get("x-ndx-redacted", "")
 
 
-async def test_an_invalid_policy_is_refused_and_the_old_one_stays(system: System) -> None:
+async def test_an_invalid_policy_is_refused_and_the_old_one_stays(
+    system: System, refused: dict[str, str]
+) -> None:
     in_force = system.gateway.policy.current.version
     good = system.policy_file.read_text()
 
@@ -75,14 +105,52 @@ async def test_an_invalid_policy_is_refused_and_the_old_one_stays(system: System
         GET_CITIZEN, {"citizen_id": cid}, purpose="tax-registration"
     )
     assert response.citizen_id == cid  # type: ignore[attr-defined]
+    refused["a field the contract does not have"] = "refused, naming the path in the document"
     system.policy_file.write_text("version: [unclosed")
     await until(lambda: "shoe_size" not in (system.gateway.policy.last_error or "shoe_size"))
     assert system.gateway.policy.current.version == in_force
+    assert f"{system.policy_file}:1:" in (system.gateway.policy.last_error or "")
+    refused["malformed YAML"] = "refused, naming file:line:column"
     system.policy_file.write_text(good)
 
 
+@pytest.mark.parametrize(
+    ("case", "change", "says"),
+    [
+        (
+            "conflicting rules: a field both read and only verified",
+            {"verify": ["ndx.population.v1.Citizen.full_name"]},
+            "ndx.population.v1.Citizen.full_name is also granted by read",
+        ),
+        (
+            "a write granted to an agency that does not own it",
+            {"methods": ["ndx.population.v1.PopulationService/RecordDeath"]},
+            "RecordDeath writes; only the owner 'police' may",
+        ),
+        ("an unknown key", {"colour": "red"}, "colour: Extra inputs are not permitted"),
+    ],
+)
+async def test_a_conflicting_or_unknown_rule_is_refused_and_the_old_policy_stays(
+    system: System, refused: dict[str, str], case: str, change: dict[str, Any], says: str
+) -> None:
+    in_force = system.gateway.policy.current.version
+    good = system.policy_file.read_text()
+
+    def apply(document: dict[str, Any]) -> None:
+        document["agencies"]["tax-authority"]["purposes"]["tax-registration"].update(change)
+
+    edit(system, apply, f"broken-{case[:8]}")
+    try:
+        error = await refused_with_old_policy_in_force(system, in_force, says)
+        assert "agencies.tax-authority.purposes.tax-registration" in error, error
+    finally:
+        system.policy_file.write_text(good)
+        await until(lambda: system.gateway.policy.last_error is None)
+    refused[case] = "refused, naming the path in the document"
+
+
 async def test_a_purpose_written_twice_is_refused_and_the_old_policy_stays(
-    system: System,
+    system: System, refused: dict[str, str]
 ) -> None:
     in_force = system.gateway.policy.current.version
     good = system.policy_file.read_text()
@@ -107,6 +175,7 @@ async def test_a_purpose_written_twice_is_refused_and_the_old_policy_stays(
         GET_CITIZEN, {"citizen_id": cid}, purpose="tax-registration"
     )
     assert response.citizen_id == cid  # type: ignore[attr-defined]
+    refused["a purpose written twice"] = "refused, naming file:line:column"
     system.policy_file.write_text(good)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,25 @@ from ndx_runtime.kafka import create_producer
 from ndx_runtime.topics import TopicSpec, ensure_topics
 
 CHAINS = ("gw-a/0001", "gw-b/0002")
+FIGURES = Path(__file__).resolve().parents[3] / "tests" / "faults" / "figures.py"
+
+
+@pytest.fixture(scope="module")
+def detected() -> Iterator[dict[str, str]]:
+    """The tamperings detected in this module, recorded for the reliability report."""
+    spec = importlib.util.spec_from_file_location("ndx_reliability_figures", FIGURES)
+    assert spec is not None and spec.loader is not None
+    figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figures)
+    with figures.cases(
+        "audit-tampering",
+        broken="sealed audit chains, stored as the gateway stores them, then tampered with",
+        checked="`ndx audit verify` exits 1 and names the chain and record of each tampering; "
+        "untouched chains verify",
+    ) as seen:
+        yield seen
+
+
 PER_CHAIN = 6
 
 
@@ -107,7 +128,7 @@ def test_an_intact_index_verifies(index_url: str) -> None:
     assert "intact" in result.output
 
 
-def test_an_edited_record_is_named(index_url: str) -> None:
+def test_an_edited_record_is_named(index_url: str, detected: dict[str, str]) -> None:
     chain_id, sequence = CHAINS[1], 3
     record = asyncio.run(stored_record(index_url, chain_id, sequence))
     record.officer = "somebody-else"
@@ -126,9 +147,10 @@ def test_an_edited_record_is_named(index_url: str) -> None:
         f"chain {chain_id} record {sequence}: altered: its hash does not match the one "
         f"record {sequence + 1} holds"
     ]
+    detected["a record edited in the index"] = "named: altered"
 
 
-def test_a_removed_record_is_reported_missing(index_url: str) -> None:
+def test_a_removed_record_is_reported_missing(index_url: str, detected: dict[str, str]) -> None:
     chain_id, sequence = CHAINS[0], 2
     asyncio.run(
         change(
@@ -140,6 +162,7 @@ def test_a_removed_record_is_reported_missing(index_url: str) -> None:
     assert result.exit_code == 1, result.output
     assert f"chain {chain_id} record {sequence}: missing" in result.output
     assert CHAINS[1] not in result.output  # the other chain holds
+    detected["a record deleted from the index"] = "named: missing"
 
 
 def test_nothing_to_read_is_a_usage_error(tmp_path: Path) -> None:
@@ -177,7 +200,7 @@ async def produce(bootstrap: str, topic: str, values: list[tuple[str, bytes]]) -
 
 
 async def test_the_audit_topic_itself_verifies(
-    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch
+    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch, detected: dict[str, str]
 ) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
     good, forged = f"test.{unique}.audit", f"test.{unique}.audit-forged"
@@ -195,11 +218,14 @@ async def test_the_audit_topic_itself_verifies(
     bad = await asyncio.to_thread(run, "--from-kafka", "--topic", forged)
     assert bad.exit_code == 1, bad.output
     assert f"chain {CHAINS[0]} record 4: altered" in bad.output
+    detected["a record rewritten before it reached the audit topic"] = "named: altered"
     absent = await asyncio.to_thread(run, "--from-kafka", "--topic", f"test.{unique}.none")
     assert absent.exit_code == 2 and "does not exist" in absent.output
 
 
-def test_two_swapped_records_in_the_index_are_named(index_url: str) -> None:
+def test_two_swapped_records_in_the_index_are_named(
+    index_url: str, detected: dict[str, str]
+) -> None:
     chain_id = CHAINS[0]
     second, third = (asyncio.run(stored_record(index_url, chain_id, s)) for s in (2, 3))
     for sequence, record in ((2, third), (3, second)):
@@ -215,10 +241,11 @@ def test_two_swapped_records_in_the_index_are_named(index_url: str) -> None:
     assert result.exit_code == 1, result.output
     broken = [line.strip() for line in result.output.splitlines() if line.startswith("  chain")]
     assert broken == [f"chain {chain_id} record 2: missing (the chain jumps from 1 to 3)"]
+    detected["two records swapped in the index"] = "named: missing (the chain jumps)"
 
 
 async def test_records_removed_reordered_or_repeated_on_the_topic_are_named(
-    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch
+    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch, detected: dict[str, str]
 ) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
     chains = {c: sealed_chain(c, PER_CHAIN) for c in CHAINS}
@@ -244,3 +271,4 @@ async def test_records_removed_reordered_or_repeated_on_the_topic_are_named(
         # One broken link, in the tampered chain only; the other chain holds.
         broken = [line.strip() for line in result.output.splitlines() if line.startswith("  chain")]
         assert len(broken) == 1 and broken[0].startswith(problem), (name, result.output)
+        detected[f"a record {name} on the audit topic"] = "named: " + problem.split(": ")[1]
