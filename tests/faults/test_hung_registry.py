@@ -119,7 +119,7 @@ async def setting(tmp_path: Path, kafka_bootstrap: str, pki: Path) -> AsyncItera
         tmp_path / "land.log",
     )
     try:
-        land_port = (await land.logged("grpc serving", timeout=120))["port"]
+        # Population starts here while land starts in its process.
         population = await start_population(
             PopulationSettings(
                 **common,
@@ -130,6 +130,7 @@ async def setting(tmp_path: Path, kafka_bootstrap: str, pki: Path) -> AsyncItera
             )
         )
         try:
+            land_port = (await land.logged("grpc serving", timeout=120))["port"]
             gateway = await start_gateway(
                 GatewaySettings(
                     kafka_bootstrap_servers=kafka_bootstrap,
