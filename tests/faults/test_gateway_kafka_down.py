@@ -36,6 +36,9 @@ from ndx_runtime.kafka import read_topic
 
 from . import figures
 
+# A broker restart takes tens of seconds on a busy machine; `make chaos` restarts it ten times.
+pytestmark = pytest.mark.timeout(300 * figures.scale())
+
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 STATE = Path(__file__).parents[2] / ".ndx"
