@@ -83,13 +83,26 @@ def status_for(error: DomainError) -> grpc.Status:
         )
         return rich_status(grpc.StatusCode.FAILED_PRECONDITION, str(error), failure)
     if isinstance(error, Unavailable):
-        return rich_status(
-            grpc.StatusCode.UNAVAILABLE,
-            str(error),
-            reason="DEPENDENCY_UNAVAILABLE",
-            metadata={"dependency": error.dependency},
-        )
+        return unavailable(error.dependency, str(error))
     return rich_status(grpc.StatusCode.INTERNAL, "internal error")
+
+
+def unavailable(dependency: str, message: str) -> grpc.Status:
+    """UNAVAILABLE because `dependency` cannot answer now: the caller may try again later."""
+    return rich_status(
+        grpc.StatusCode.UNAVAILABLE,
+        message,
+        reason="DEPENDENCY_UNAVAILABLE",
+        metadata={"dependency": dependency},
+    )
+
+
+# What a caller is told when the service's own database is away; the driver's words (hosts,
+# ports) go to the log, not to callers.
+DATABASE_UNAVAILABLE = (
+    "the service's database cannot be reached at the moment; try again later "
+    "(a write cut off while committing may have been stored)"
+)
 
 
 def details_of(error: grpc.aio.AioRpcError | grpc.RpcError) -> status_pb2.Status | None:

@@ -14,7 +14,8 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from .errors import DomainError
-from .grpc_errors import status_for
+from .grpc_errors import DATABASE_UNAVAILABLE, status_for, unavailable
+from .unreachable import database_unreachable
 
 log = structlog.get_logger("ndx.rpc")
 tracer = trace.get_tracer("ndx.rpc")
@@ -41,9 +42,15 @@ async def observe_call(
             await context.abort(status.code, status.details, status.trailing_metadata)
         except grpc.aio.AbortError:
             raise
-        except Exception:
-            log.exception("rpc failed", method=method)
-            raise
+        except Exception as error:
+            if not database_unreachable(error):
+                log.exception("rpc failed", method=method)
+                raise
+            # An outage, not a bug: UNAVAILABLE (retry later) rather than UNKNOWN.
+            log.warning("rpc failed: database unreachable", method=method, error=repr(error))
+            status = unavailable("database", DATABASE_UNAVAILABLE)
+            span.set_status(Status(StatusCode.ERROR, "database unreachable"))
+            await context.abort(status.code, status.details, status.trailing_metadata)
         finally:
             code = context.code()
             span.set_attribute("rpc.grpc.status_code", code.value[0] if code else 0)

@@ -77,6 +77,8 @@ class OutboxRelay:
 
     A crash between produce and delete republishes the batch on restart: delivery is at least
     once, and consumers skip versions they have already applied. Nothing committed is lost.
+    When only the database fails between the two (the process lives on), the relay remembers
+    what it published and deletes it once the database is back, publishing nothing twice.
     """
 
     def __init__(
@@ -99,6 +101,11 @@ class OutboxRelay:
         self._stopping = False
         self._leader: AsyncConnection | None = None
         self.published = 0
+        # Ids published whose delete failed, deleted first once the database answers again.
+        # PostgreSQL never hands out an id twice; SQLite may reuse the highest rowid once its
+        # row is gone, so there a failed delete leaves the rows to be published again.
+        self._undeleted: list[int] = []
+        self._remember = not is_sqlite(db.engine)
         # The Java client's murmur2 partitioner, so that every producer agrees on key placement.
         self._partitioner = DefaultPartitioner()
         self._metrics = metrics or Metrics()
@@ -159,18 +166,29 @@ class OutboxRelay:
 
     async def _publish_batch(self) -> int:
         t = self._table
+        if self._undeleted:
+            await self._delete(self._undeleted)
+            self._undeleted = []
         async with self._db.engine.connect() as conn:
             rows = (await conn.execute(select(t).order_by(t.c.id).limit(self._batch_size))).all()
         if not rows:
             return 0
         await self._produce(rows)
-        # Exactly the published ids: a lower id may belong to a transaction still committing.
-        async with self._db.write_lock, self._db.engine.begin() as conn:
-            await conn.execute(delete(t).where(t.c.id.in_([r.id for r in rows])))
         self.published += len(rows)
         for topic, n in Counter(r.topic for r in rows).items():
             self._metrics.events_published.labels(topic).inc(n)
+        # Exactly the published ids: a lower id may belong to a transaction still committing.
+        ids = [r.id for r in rows]
+        if self._remember:
+            self._undeleted = ids
+        await self._delete(ids)
+        self._undeleted = []
         return len(rows)
+
+    async def _delete(self, ids: list[int]) -> None:
+        t = self._table
+        async with self._db.write_lock, self._db.engine.begin() as conn:
+            await conn.execute(delete(t).where(t.c.id.in_(ids)))
 
     async def measure(self) -> None:
         """Sets the backlog gauges from the outbox as it is now (one query)."""

@@ -37,6 +37,7 @@ from .quota import Quotas
 from .routes import RouteTable, local_route, upstream_routes
 from .tracker.api import DataTracker
 from .tracker.index import AuditIndex
+from .upstream_limit import InFlightLimit
 
 log = structlog.get_logger(__name__)
 
@@ -205,7 +206,14 @@ async def _start(
     routes.append(local_route(pool, LIST_ACCESSES, DataTracker(index, policy).list_accesses))
     revocations = Revocations(settings.tls_crl_file, settings.tls_ca_file)
     admission = Admission(policy, Quotas(), revocations)
-    gateway = Gateway(admission, audit, upstream_timeout=settings.upstream_timeout_seconds)
+    in_flight = InFlightLimit(settings.upstream_max_in_flight, gateway_metrics.upstream_busy)
+    gateway_metrics.follow_in_flight(in_flight, settings.upstreams)
+    gateway = Gateway(
+        admission,
+        audit,
+        upstream_timeout=settings.upstream_timeout_seconds,
+        in_flight=in_flight,
+    )
     table = RouteTable(gateway, routes, around=metrics.rpc.around)
     feeds = FeedService(
         admission,

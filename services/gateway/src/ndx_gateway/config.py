@@ -35,8 +35,15 @@ class GatewaySettings(ServiceSettings):
     )
     """Where each registry service is served, as a JSON object: full service name ->
     host:port. The gateway calls them with its own certificate (tls_cert_file)."""
-    upstream_timeout_seconds: float = 30.0
-    """Deadline of upstream calls whose caller set none."""
+    upstream_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Longest a call to a registry may take: the caller's deadline, capped by this (and the
+    deadline of calls whose caller set none). A call to a registry that hangs ends with
+    DEADLINE_EXCEEDED after this long at most."""
+    upstream_max_in_flight: int = Field(default=100, gt=0)
+    """Calls a gateway process has in flight to one registry service at most. Beyond it, calls
+    to that service are refused at once with RESOURCE_EXHAUSTED (reason UPSTREAM_BUSY, retry
+    in 1 s) and audited, so that a registry that hangs cannot hold every call of the gateway
+    while the other registries would answer."""
     audit_topic: str = AUDIT_TOPIC
     """Topic of the audit records (created at start if missing, kept without time limit)."""
     audit_partitions: int = 6

@@ -7,6 +7,8 @@ so that callers cannot grow the number of series.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from prometheus_client import Counter, Gauge
@@ -15,6 +17,7 @@ from ndx.gateway.v1 import audit_pb2
 from ndx_runtime.metrics import Metrics
 
 from .policy_source import PolicySource
+from .upstream_limit import InFlightLimit
 
 OTHER = "other"
 _DECISIONS = {audit_pb2.DECISION_ALLOW: "allow", audit_pb2.DECISION_DENY: "deny"}
@@ -47,6 +50,19 @@ class GatewayMetrics:
         self.open_feeds = Gauge(
             "ndx_gateway_open_feeds", "Feeds open in this process.", registry=registry
         )
+        self.upstream_refused = Counter(
+            "ndx_gateway_upstream_busy_refusals",
+            "Calls refused at once (RESOURCE_EXHAUSTED, UPSTREAM_BUSY) because their registry "
+            "service had upstream_max_in_flight calls in flight from this process, by service.",
+            ["upstream"],
+            registry=registry,
+        )
+        self.upstream_in_flight = Gauge(
+            "ndx_gateway_upstream_in_flight",
+            "Calls in flight from this process to each registry service.",
+            ["upstream"],
+            registry=registry,
+        )
         policy_error = Gauge(
             "ndx_gateway_policy_refused",
             "1 while the policy file on disk was refused and the previous policy stays in force.",
@@ -69,6 +85,16 @@ class GatewayMetrics:
             decision = _DECISIONS.get(record.decision, "unspecified")
             counter = self._decided[key] = self.decisions.labels(agency, purpose, decision)
         counter.inc()
+
+    def follow_in_flight(self, limit: InFlightLimit, upstreams: Iterable[str]) -> None:
+        """Reports the calls in flight to each of `upstreams` (a bounded set: the configured
+        registry services) at every scrape."""
+        for upstream in upstreams:
+            gauge = self.upstream_in_flight.labels(upstream)
+            gauge.set_function(partial(limit.in_flight, upstream))
+
+    def upstream_busy(self, upstream: str) -> None:
+        self.upstream_refused.labels(upstream).inc()
 
     def delivered(self, aggregate: str, agency: str, events: int) -> None:
         self.feed_events.labels(aggregate, agency).inc(events)

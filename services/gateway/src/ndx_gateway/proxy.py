@@ -36,6 +36,7 @@ from .audit.log import AuditLog
 from .masks import masks_of
 from .policy import Grant, Policy, cut
 from .subjects import collect
+from .upstream_limit import InFlightLimit, upstream_busy
 
 REDACTED = "x-ndx-redacted"
 _FORWARDED = ("traceparent", "tracestate")
@@ -56,11 +57,21 @@ class Route:
 
 
 class Gateway:
-    def __init__(self, admission: Admission, audit: AuditLog, *, upstream_timeout: float) -> None:
+    def __init__(
+        self,
+        admission: Admission,
+        audit: AuditLog,
+        *,
+        upstream_timeout: float,
+        in_flight: InFlightLimit,
+    ) -> None:
+        """`upstream_timeout` caps the deadline of a call to a registry (the caller's, or none);
+        `in_flight` bounds the calls in flight to each registry service."""
         self.admission = admission
         self.policy = admission.policy
         self.audit = audit
         self.upstream_timeout = upstream_timeout
+        self.in_flight = in_flight
 
     def handler(self, route: Route) -> grpc.RpcMethodHandler[bytes, bytes]:
         """A raw-bytes handler: requests are parsed here, and responses re-encoded only when
@@ -137,20 +148,7 @@ class Gateway:
                 raise Refused(status_for(error), decision=audit_pb2.DECISION_ALLOW) from None
             data = b""
         else:
-            assert route.upstream is not None
-            remaining = context.time_remaining()
-            outgoing = [
-                (AGENCY, caller.agency),
-                (PURPOSE, caller.purpose),
-                (OFFICER, caller.officer),
-            ]
-            with client_span(route.method):
-                propagate.inject(_Setter(outgoing))
-                data = await route.upstream(
-                    raw,
-                    metadata=outgoing,
-                    timeout=remaining if remaining is not None else self.upstream_timeout,
-                )
+            data = await self._forward(route, raw, context, caller)
             response = route.response_cls.FromString(data)
         projection = cut(response, policy.resources, caller.grant.read)
         collect(response, subjects)
@@ -161,6 +159,36 @@ class Gateway:
         record.fields_denied.extend(removed)
         trailers = ((REDACTED, ",".join(removed)),) if removed else ()
         return response.SerializeToString(), trailers
+
+    async def _forward(
+        self,
+        route: Route,
+        raw: bytes,
+        context: grpc.aio.ServicerContext[bytes, bytes],
+        caller: Caller,
+    ) -> bytes:
+        """The registry's answer, within the caller's deadline capped by `upstream_timeout`;
+        Refused at once when the registry service has all its in-flight slots taken."""
+        assert route.upstream is not None
+        upstream = route.method.partition("/")[0]
+        if not self.in_flight.enter(upstream):
+            busy = upstream_busy(upstream, self.in_flight.limit)
+            raise Refused(busy, decision=audit_pb2.DECISION_ALLOW)
+        try:
+            remaining = context.time_remaining()
+            timeout = self.upstream_timeout
+            if remaining is not None:
+                timeout = min(remaining, timeout)
+            outgoing = [
+                (AGENCY, caller.agency),
+                (PURPOSE, caller.purpose),
+                (OFFICER, caller.officer),
+            ]
+            with client_span(route.method):
+                propagate.inject(_Setter(outgoing))
+                return await route.upstream(raw, metadata=outgoing, timeout=timeout)
+        finally:
+            self.in_flight.leave(upstream)
 
     def _check_masks(self, policy: Policy, grant: Grant, method: str, request: Message) -> None:
         registry = policy.registry_of(method)

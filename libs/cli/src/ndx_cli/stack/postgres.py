@@ -200,6 +200,14 @@ class PostgresStack:
 
     def stop(self, timeout: float = 60.0) -> None:
         """Stops the server (fast shutdown: open sessions are ended); data stays."""
+        self._stop("fast", timeout)
+
+    def kill(self, timeout: float = 60.0) -> None:
+        """Stops the server as a crash would (for fault tests): every server process quits at
+        once, without a checkpoint; the next start recovers from the write-ahead log."""
+        self._stop("immediate", timeout)
+
+    def _stop(self, mode: str, timeout: float) -> None:
         if self.external or self.pid() is None:
             return
         result = self._run(
@@ -209,7 +217,7 @@ class PostgresStack:
                 "--pgdata",
                 str(self.data),
                 "--mode",
-                "fast",
+                mode,
                 "--wait",
                 "--timeout",
                 str(int(timeout)),
