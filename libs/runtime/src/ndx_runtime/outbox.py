@@ -126,7 +126,7 @@ class OutboxRelay:
                     await self._measure(None)
                     await self._sleep(self._poll_seconds * 4)
                     continue
-                n = await self.publish_batch()
+                n = await self._publish_measuring()
                 await self._measure(n)
                 backoff = 0.2
             except (KafkaError, OSError, SQLAlchemyError) as e:
@@ -158,6 +158,22 @@ class OutboxRelay:
         async with self._db.engine.connect() as conn:
             row = (await conn.execute(select(func.count(), func.min(t.c.created_at)))).one()
         return int(row[0]), row[1]
+
+    async def _publish_measuring(self) -> int:
+        """Publishes a batch; while Kafka keeps it waiting, the backlog gauges are refreshed
+        every BACKLOG_SECONDS. (The idempotent producer retries a batch until the broker
+        acknowledges it, however long it is away: the relay waits here, not in the back-off
+        loop, while the writes go on filling the outbox.)"""
+        publishing = asyncio.ensure_future(self.publish_batch())
+        try:
+            while True:
+                done, _ = await asyncio.wait({publishing}, timeout=BACKLOG_SECONDS)
+                if done:
+                    return publishing.result()
+                with contextlib.suppress(OSError, SQLAlchemyError):  # the database is away too
+                    await self.measure()
+        finally:
+            publishing.cancel()
 
     async def publish_batch(self) -> int:
         """Publishes the oldest rows; one batch at a time, whoever calls (run loop or drain)."""

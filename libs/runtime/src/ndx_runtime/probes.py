@@ -1,5 +1,6 @@
-"""What a service process tells its probes: the health port, readiness (database, Kafka,
-schema), and the schema brought to head, or waited for, at start."""
+"""What a service process tells its probes: the health port, readiness (database, schema,
+and Kafka for a service that needs it to serve), and the schema brought to head, or waited
+for, at start."""
 
 from __future__ import annotations
 
@@ -49,16 +50,22 @@ def readiness(
     settings: ServiceSettings,
     db: Database,
     migrations: Migrations,
-    producer: AIOKafkaProducer,
-    topic: str,
+    kafka: tuple[AIOKafkaProducer, str] | None = None,
 ) -> Readiness:
-    """The readiness of a service with a database and a Kafka producer."""
+    """The readiness of a service with a database: the database answers and the schema is at
+    head; and, given `kafka` (a producer and a topic it writes), a broker answers.
+
+    Only a service that cannot serve without Kafka passes `kafka` (the gateway: no call goes
+    unaudited). A registry does not: its outbox holds the events while Kafka is away and the
+    relay publishes them once it is back, so it keeps taking calls (the outbox backlog and age
+    metrics show the wait); unready, it would be taken out of its Service, refusing the writes
+    the outbox exists to hold.
+    """
+    checks: dict[str, Check] = {"database": db.ping, "schema": schema_check(db, migrations)}
+    if kafka is not None:
+        checks["kafka"] = kafka_check(*kafka)
     return Readiness(
-        {
-            "database": db.ping,
-            "schema": schema_check(db, migrations),
-            "kafka": kafka_check(producer, topic),
-        },
+        checks,
         interval=settings.readiness_interval_seconds,
         timeout=settings.readiness_timeout_seconds,
     )

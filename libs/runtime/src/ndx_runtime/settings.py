@@ -96,9 +96,10 @@ class ServiceSettings(BaseSettings):
     health_port: int | None = None
     """Port of a plaintext gRPC server answering only grpc.health.v1, for probes (Kubernetes'
     gRPC probe presents no client certificate): service "" is liveness, "readiness" is SERVING
-    while the database, Kafka and the schema answer. Unset: off."""
+    while the database answers and the schema is at head (the gateway's also while Kafka
+    answers; a registry's outbox holds its events while Kafka is away). Unset: off."""
     readiness_interval_seconds: float = Field(default=5.0, gt=0)
-    """Seconds between readiness checks (database, Kafka, schema at head)."""
+    """Seconds between readiness checks (database, schema at head; Kafka for the gateway)."""
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     """Seconds each readiness check may take before it counts as failed."""
     migrate_on_start: bool = True

@@ -247,7 +247,9 @@ async def _start(
     if index_audit:
         running.consumer = tracker_consumer(settings, index.apply, metrics)
         await running.consumer.start()
-    await probes.follow(readiness(settings, db, MIGRATIONS, producer, settings.audit_topic), host)
+    # Kafka too: without the audit log the gateway refuses calls.
+    audit_log = (producer, settings.audit_topic)
+    await probes.follow(readiness(settings, db, MIGRATIONS, audit_log), host)
     await host.start()
     running.metrics_server = await serve_metrics(metrics, settings)
     log.info(
