@@ -60,7 +60,7 @@ from .registry_children import (
 
 SIZES = Sizes(seed=7, citizens=1_000, enterprises=200, parcels=300)
 WRITES = 500
-KILLS = 3
+KILLS = 3  # at the normal scale; one more for each step of scale above it
 BURST = 20  # concurrent calls, on distinct citizens
 POOL = 150  # citizens renamed, most of them named by parcels or enterprises
 
@@ -155,7 +155,7 @@ async def test_population_killed_between_commit_and_publish(
     kafka_bootstrap: str, pki: Path, unique: str, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    writes, kills = WRITES * scale(), KILLS * scale()
+    writes, kills = WRITES * scale(), KILLS + scale() - 1
     topic = f"test.{unique}.population.citizen.v1"
     urls = {n: f"sqlite+aiosqlite:///{tmp_path / n}.db" for n in ("population", "land", "business")}
     await seed_population(urls["population"], SIZES)
@@ -179,10 +179,9 @@ async def test_population_killed_between_commit_and_publish(
         }
         writer.pool = await choose_pool(urls["population"], named, random.Random(unique))
         writer.versions = {c: initial[c] for c in writer.pool}
-        for m, start in zip(mirrors(urls), (start_land, start_business), strict=True):
-            kind = LandSettings if m.name == "land" else BusinessSettings
+        for m in mirrors(urls):
             settings = mirror_settings(
-                kind,
+                LandSettings if m.name == "land" else BusinessSettings,
                 pki,
                 m.url,
                 kafka_bootstrap,
@@ -190,7 +189,10 @@ async def test_population_killed_between_commit_and_publish(
                 group=f"{topic}.{m.name}",
                 own_topic=f"{topic}.{m.name}-out",
             )
-            running.append(await start(settings))  # type: ignore[arg-type]
+            if isinstance(settings, LandSettings):
+                running.append(await start_land(settings))
+            else:
+                running.append(await start_business(settings))
         await population.serving()
         writer.connect(admin_channel(pki, population.port))
 
