@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 from sqlalchemy import Table, func, select
 
 from ndx.population.v1 import events_pb2
@@ -24,6 +27,8 @@ from ndx_runtime.envelope import header
 from ndx_runtime.kafka import read_topic
 from ndx_runtime.settings import ServiceSettings
 from ndx_runtime.tls import channel_credentials
+
+from .figures import scale
 
 # Each registry's Python module (`python -m ...`).
 MODULES = {
@@ -87,6 +92,7 @@ class Child:
     logs: Path
     process: ServiceProcess | None = None
     port: int = 0
+    metrics_url: str = ""  # when the settings give a metrics port
     starts: int = 0
 
     async def start(self) -> None:
@@ -107,6 +113,8 @@ class Child:
         assert self.process is not None
         ready = await self.process.logged("ready", timeout=180)
         self.port = int(ready["port"])
+        if self.settings.metrics_port is not None:
+            self.metrics_url = (await self.process.logged("metrics serving"))["url"]
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown step runs, whatever the process was doing."""
@@ -130,6 +138,32 @@ def admin_channel(pki: Path, port: int) -> grpc.aio.Channel:
     return grpc.aio.secure_channel(f"127.0.0.1:{port}", creds)
 
 
+def _scrape(url: str) -> list[Sample]:
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        text = reply.read().decode()
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+async def consumed(child: Child, outcome: str) -> int:
+    """Records the child's consumers have counted with `outcome` (handled, skipped, ...) since
+    it started, from its /metrics."""
+    samples = await asyncio.to_thread(_scrape, child.metrics_url)
+    return int(
+        sum(
+            s.value
+            for s in samples
+            if s.name == "ndx_events_consumed_total" and s.labels.get("outcome") == outcome
+        )
+    )
+
+
+def sqlite_path(url: str) -> str:
+    """The file of a SQLite database URL."""
+    prefix = "sqlite+aiosqlite:///"
+    assert url.startswith(prefix), url
+    return url.removeprefix(prefix)
+
+
 async def rows(url: str, table: Table, *columns: str) -> list[tuple[Any, ...]]:
     """`columns` of every row of `table` in the database at `url` (another process's)."""
     db = Database.from_url(url)
@@ -150,22 +184,22 @@ async def count(url: str, table: Table) -> int:
         await db.dispose()
 
 
-async def wait_until_empty(url: str, table: Table, timeout: float = 180) -> None:
+def patience() -> float:
+    """Seconds to wait for a catch-up: generous (other tests share the machine), and longer
+    when the scenario runs at a larger scale."""
+    return 180.0 * scale()
+
+
+async def wait_until_empty(url: str, table: Table) -> None:
     """Waits until `table` holds no row (an outbox the relay has published)."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(patience()):
         while await count(url, table):  # noqa: ASYNC110 (another process empties it)
             await asyncio.sleep(0.2)
 
 
-async def committed_offsets(kafka: str, group: str, topic: str) -> dict[int, int]:
-    """The next offset `group` will read on each partition of `topic` (0 before a commit)."""
-    status = await group_status(kafka, group, [topic])
-    return {p.partition: p.committed or 0 for p in status if p.topic == topic}
-
-
-async def caught_up(kafka: str, group: str, topic: str, timeout: float = 180) -> None:
+async def caught_up(kafka: str, group: str, topic: str) -> None:
     """Waits until `group` has committed the end of every partition of `topic`."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(patience()):
         while True:
             status = await group_status(kafka, group, [topic])
             if status and all(p.lag == 0 for p in status if p.topic == topic):
@@ -186,7 +220,7 @@ class CitizenRecord:
 
 async def citizen_records(kafka: str, topic: str, at_least: int) -> list[CitizenRecord]:
     """Every record of a citizen topic (once at least `at_least` have arrived)."""
-    found = await read_topic(kafka, topic, at_least=at_least, timeout=120)
+    found = await read_topic(kafka, topic, at_least=at_least, timeout=patience())
     out = []
     for r in found:
         assert r.value is not None, "no tombstones are written here"
