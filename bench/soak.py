@@ -85,10 +85,8 @@ async def consumed(system: System) -> dict[str, dict[str, float]]:
     """Each mirroring registry's counts of citizen records by outcome, as it exports them."""
     topic = system.topics["citizen"]
     out = {}
-    for route, group in (
-        ("land", f"{system.prefix}.land"),
-        ("business", f"{system.prefix}.business"),
-    ):
+    for route in ("land", "business"):
+        group = f"{system.prefix}.{route}"
         samples = await asyncio.to_thread(scrape, system.metrics[route])
         out[route] = {
             outcome: metric(
@@ -114,6 +112,8 @@ async def drain(system: System, traffic: Traffic, watch: Watch, timeout: float) 
     it took, or None when `timeout` passed."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
+        if any(f.error for f in traffic.feeds):
+            return None  # a feed that ended delivers no more
         lag = await watch.lag()
         sizes = {a: await topic_size(system.bootstrap, t) for a, t in system.topics.items()}
         fed = all(len(f.delivered) >= sizes[f.spec.aggregate] for f in traffic.feeds)
@@ -193,8 +193,8 @@ async def account(
         kind: {
             "requests": t.requests,
             "errors": t.errors,
-            "p50_ms": round(percentile(t.latencies_ms, 0.5), 1),
-            "p99_ms": round(percentile(t.latencies_ms, 0.99), 1),
+            "p50_ms": round(percentile(t.latencies_ms, 0.5), 1) if t.latencies_ms else None,
+            "p99_ms": round(percentile(t.latencies_ms, 0.99), 1) if t.latencies_ms else None,
         }
         for kind, t in traffic.tallies.items()
     }
@@ -220,6 +220,7 @@ async def account(
         "events_published": len(events["citizen"]),
         "parcel_events_published": len(events["parcel"]),
         "enterprise_events_published": len(events["enterprise"]),
+        # Over every line of the books: the topic, the two mirrors and the four feeds.
         "events_delivered": sum(line.delivered for line in books.values()),
         "lost": sum(line.lost for line in books.values()),
         "duplicated": sum(line.duplicated for line in books.values()),

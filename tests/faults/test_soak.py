@@ -107,3 +107,21 @@ def test_a_short_soak_fails_no_call_and_accounts_for_every_event(
         assert rss["max_mb"] >= max(rss["start_mb"], rss["end_mb"]), name
     labels = [s["label"] for s in document["samples"]]
     assert labels[0] == "start" and labels[-2:] == ["end", "drained"]
+
+
+def test_the_books_count_what_is_lost_and_what_is_duplicated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The harness can fail: a change missing downstream counts as lost, one received twice
+    or never written as duplicated."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    from soak_accounts import Published, by_identity, on_topic
+
+    line = by_identity(["e1", "e2", "e3"], ["e1", "e2", "e2"])
+    assert (line.expected, line.delivered, line.lost, line.duplicated) == (3, 3, 1, 1)
+
+    written = [("001", 2), ("002", 2)]
+    topic = [Published("e1", "001", 2), Published("e2", "001", 2), Published("e3", "003", 2)]
+    line = on_topic(written, topic)
+    # 002 never published; 001 published twice, and 003 published though never written.
+    assert (line.lost, line.duplicated) == (1, 2)
