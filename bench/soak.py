@@ -142,7 +142,9 @@ async def soak(
             flush=True,
         )
         await traffic.open_feeds()
-        watch = Watch(system.bootstrap, system.processes(), system.groups())
+        # The heap of the soak's own broker (another's is only looked at from outside).
+        jvms = ["kafka"] if system.broker is not None else []
+        watch = Watch(system.bootstrap, system.processes(), system.groups(), jvms)
         print(
             f"» {args.rate:g} calls/s for {seconds:.0f} s (at most {max_requests:,} calls), "
             f"memory taken after {warmup:.0f} s; processes: "
@@ -268,6 +270,11 @@ def summary(figures: dict[str, Any]) -> list[str]:
         lines.append(
             f"  {name:<20} {m['start_mb']:>8} -> {m['end_mb']:<8} (max {m['max_mb']}; "
             f"{m['growth_mb']:+} MB, {m['growth_pct']:+}%; {m['trend_mb_per_min']:+} MB/min)"
+            + (
+                f"; JVM heap committed {m['heap_start_mb']} -> {m['heap_end_mb']}"
+                if "heap_start_mb" in m
+                else ""
+            )
         )
     lines.append("consumer lag: most seen / once drained")
     for name, lag in f["consumer_lag"].items():

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
+import subprocess
 import time
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -82,6 +85,23 @@ def listener_pid(port: int) -> int | None:
     return None
 
 
+def jvm_heap_mb(pid: int) -> float | None:
+    """The heap a JVM has committed (MB), as `jcmd <pid> GC.heap_info` tells; None without a
+    JDK's jcmd. A JVM grows its heap from -Xms towards -Xmx as it needs it, and its resident
+    memory with it: this says how much of a broker's growth that is."""
+    jcmd = shutil.which("jcmd")
+    if jcmd is None:
+        return None
+    try:
+        info = subprocess.run(
+            [jcmd, str(pid), "GC.heap_info"], capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(r"heap\s+total (\d+)K", info)
+    return round(int(found.group(1)) / 1024, 1) if found else None
+
+
 def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """One scrape of http://127.0.0.1:<port>/metrics: value by (sample name, sorted labels)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
@@ -115,9 +135,13 @@ class Sample:
     label: str  # "warm-up", "start", "load", "end", "drained"
     rss_mb: dict[str, float]
     lag: dict[str, int]
+    heap_mb: dict[str, float] = field(default_factory=dict)  # committed heap of the JVMs
 
     def as_dict(self) -> dict[str, Any]:
-        return {"t": round(self.at, 1), "label": self.label, "rss_mb": self.rss_mb, "lag": self.lag}
+        out = {"t": round(self.at, 1), "label": self.label, "rss_mb": self.rss_mb}
+        if self.heap_mb:
+            out["heap_mb"] = self.heap_mb
+        return {**out, "lag": self.lag}
 
 
 @dataclass
@@ -127,6 +151,7 @@ class Watch:
     bootstrap: str
     processes: dict[str, int]  # name -> pid
     groups: Sequence[Group]
+    jvms: Sequence[str] = ()  # the processes whose committed heap is sampled too
     started: float = field(default_factory=time.monotonic)
     samples: list[Sample] = field(default_factory=list)
 
@@ -148,6 +173,10 @@ class Watch:
 
     async def sample(self, label: str) -> Sample:
         taken = Sample(time.monotonic() - self.started, label, self.rss_mb(), await self.lag())
+        for name in self.jvms:
+            heap = await asyncio.to_thread(jvm_heap_mb, self.processes[name])
+            if heap is not None:
+                taken.heap_mb[name] = heap
         self.samples.append(taken)
         return taken
 
@@ -164,7 +193,8 @@ class Watch:
 
     def memory(self) -> dict[str, dict[str, float]]:
         """Per process: RSS at the start (after warm-up) and at the end of the load, the most
-        seen, and the growth between start and end, absolute and as a share."""
+        seen, the growth between start and end, absolute and as a share, and its trend (least
+        squares over the samples); for a JVM, also its committed heap at start and end."""
         start, end = self.one("start"), self.one("end")
         steady = [s for s in self.samples if start.at <= s.at <= end.at]
         out = {}
@@ -180,6 +210,9 @@ class Watch:
                     [(s.at / 60, s.rss_mb[name]) for s in steady if s.label != "drained"]
                 ),
             }
+            if name in start.heap_mb and name in end.heap_mb:
+                out[name]["heap_start_mb"] = start.heap_mb[name]
+                out[name]["heap_end_mb"] = end.heap_mb[name]
         return out
 
     def lags(self) -> dict[str, dict[str, int]]:
