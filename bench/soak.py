@@ -270,6 +270,8 @@ def summary(figures: dict[str, Any]) -> list[str]:
         lines.append(
             f"  {name:<20} {m['start_mb']:>8} -> {m['end_mb']:<8} (max {m['max_mb']}; "
             f"{m['growth_mb']:+} MB, {m['growth_pct']:+}%; {m['trend_mb_per_min']:+} MB/min)"
+            + f"; anonymous {m['anon_start_mb']} -> {m['anon_end_mb']}, "
+            f"{m['anon_trend_mb_per_min']:+} MB/min"
             + (
                 f"; JVM heap committed {m['heap_start_mb']} -> {m['heap_end_mb']}"
                 if "heap_start_mb" in m

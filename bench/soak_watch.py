@@ -20,9 +20,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from ndx_cli.consumer_groups import group_status
 
 
-def rss_kb(pid: int) -> int | None:
-    """Resident memory of a process and its descendants (VmRSS, kB); None once it is gone."""
-    total, found = 0, False
+def rss_kb(pid: int) -> tuple[int, int] | None:
+    """Resident memory of a process and its descendants, kB: all of it (VmRSS) and the part
+    that is no file's (RssAnon: the heaps, where a leak shows; the rest is code and mapped
+    files, such as a database read through mmap). None once the process is gone."""
+    rss = anon = 0
+    found = False
     for each in (pid, *descendants(pid)):
         try:
             status = Path(f"/proc/{each}/status").read_text()
@@ -30,10 +33,11 @@ def rss_kb(pid: int) -> int | None:
             continue
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
+                rss += int(line.split()[1])
                 found = True
-                break
-    return total if found else None
+            elif line.startswith("RssAnon:"):
+                anon += int(line.split()[1])
+    return (rss, anon) if found else None
 
 
 def descendants(pid: int) -> list[int]:
@@ -134,11 +138,17 @@ class Sample:
     at: float  # seconds since the load started
     label: str  # "warm-up", "start", "load", "end", "drained"
     rss_mb: dict[str, float]
+    anon_mb: dict[str, float]
     lag: dict[str, int]
     heap_mb: dict[str, float] = field(default_factory=dict)  # committed heap of the JVMs
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"t": round(self.at, 1), "label": self.label, "rss_mb": self.rss_mb}
+        out = {
+            "t": round(self.at, 1),
+            "label": self.label,
+            "rss_mb": self.rss_mb,
+            "anon_mb": self.anon_mb,
+        }
         if self.heap_mb:
             out["heap_mb"] = self.heap_mb
         return {**out, "lag": self.lag}
@@ -155,14 +165,15 @@ class Watch:
     started: float = field(default_factory=time.monotonic)
     samples: list[Sample] = field(default_factory=list)
 
-    def rss_mb(self) -> dict[str, float]:
-        out = {}
+    def memory_mb(self) -> tuple[dict[str, float], dict[str, float]]:
+        """RSS and its anonymous part, MB, by process."""
+        rss, anon = {}, {}
         for name, pid in self.processes.items():
             kb = rss_kb(pid)
             if kb is None:
                 raise RuntimeError(f"{name} (pid {pid}) is gone")
-            out[name] = round(kb / 1024, 1)
-        return out
+            rss[name], anon[name] = round(kb[0] / 1024, 1), round(kb[1] / 1024, 1)
+        return rss, anon
 
     async def lag(self) -> dict[str, int]:
         out = {}
@@ -172,7 +183,8 @@ class Watch:
         return out
 
     async def sample(self, label: str) -> Sample:
-        taken = Sample(time.monotonic() - self.started, label, self.rss_mb(), await self.lag())
+        at = time.monotonic() - self.started
+        taken = Sample(at, label, *self.memory_mb(), await self.lag())
         for name in self.jvms:
             heap = await asyncio.to_thread(jvm_heap_mb, self.processes[name])
             if heap is not None:
@@ -194,7 +206,8 @@ class Watch:
     def memory(self) -> dict[str, dict[str, float]]:
         """Per process: RSS at the start (after warm-up) and at the end of the load, the most
         seen, the growth between start and end, absolute and as a share, and its trend (least
-        squares over the samples); for a JVM, also its committed heap at start and end."""
+        squares over the samples); the same of its anonymous part; for a JVM, its committed
+        heap at start and end."""
         start, end = self.one("start"), self.one("end")
         steady = [s for s in self.samples if start.at <= s.at <= end.at]
         out = {}
@@ -208,6 +221,11 @@ class Watch:
                 "growth_pct": round(100 * (last - first) / first, 1) if first else 0.0,
                 "trend_mb_per_min": slope(
                     [(s.at / 60, s.rss_mb[name]) for s in steady if s.label != "drained"]
+                ),
+                "anon_start_mb": start.anon_mb[name],
+                "anon_end_mb": end.anon_mb[name],
+                "anon_trend_mb_per_min": slope(
+                    [(s.at / 60, s.anon_mb[name]) for s in steady if s.label != "drained"]
                 ),
             }
             if name in start.heap_mb and name in end.heap_mb:
