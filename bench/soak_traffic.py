@@ -33,7 +33,7 @@ from ndx.land.v1 import parcel_pb2
 from ndx.population.v1 import citizen_pb2
 from ndx.population.v1 import population_service_pb2 as ppb
 from ndx_cli.pacing import Pacing
-from ndx_cli.scenario import Door
+from ndx_cli.scenario import OWNERS, Door
 from ndx_cli.scenario.business import people_of
 from ndx_cli.scenario.land import holders_of
 from ndx_cli.scenario.runner import _details
@@ -254,14 +254,9 @@ class Traffic:
         return self.channels[key]
 
     async def prepare(self, citizens: int) -> Starting:
-        owners = {
-            "police": "population-management",
-            "land-office": "land-registration",
-            "business-office": "business-registration",
-        }
         doors = {
             agency: Door(self.channel(agency), gateway_metadata(purpose, OFFICER))
-            for agency, purpose in owners.items()
+            for agency, purpose in OWNERS.values()
         }
         self.starting = await load_starting(doors, citizens)
         if not (self.starting.parcels and self.starting.enterprises and self.starting.writable):
