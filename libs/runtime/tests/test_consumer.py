@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
+
+from aiokafka.client import AIOKafkaClient
 
 from ndx_runtime.consumer import ERROR_HEADER, Delivery, EventConsumer, PoisonRecord
 from ndx_runtime.envelope import header
@@ -120,3 +123,34 @@ async def test_a_batch_with_a_poison_record_is_retried_one_record_at_a_time(
     assert consumer.stats.dead_lettered == 1
     [dead] = await read_topic(kafka_bootstrap, f"{topic}.dlq", at_least=1)
     assert dead.value == b"poison"
+
+
+def kafka_clients() -> list[AIOKafkaClient]:
+    gc.collect()
+    return [c for c in gc.get_objects() if isinstance(c, AIOKafkaClient)]
+
+
+async def test_its_kafka_clients_keep_the_metadata_of_its_topics_alone(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    """A client that names no topic (a producer yet to send, an admin client) refreshes the
+    metadata of every topic of the cluster every five minutes and keeps it: memory that grows
+    with the cluster. Each client of a consumer names the topics it uses."""
+    topic, other = f"test.{unique}.events", f"test.{unique}.someone-else"
+    await ensure_topics(kafka_bootstrap, [TopicSpec(topic, 1, {}), TopicSpec(other, 1, {})])
+
+    async def ignore(d: Delivery) -> None:
+        pass
+
+    before = {id(c) for c in kafka_clients()}
+    consumer = EventConsumer(kafka_bootstrap, topic, f"g-{unique}", ignore)
+    await consumer.start()
+    try:
+        clients = [c for c in kafka_clients() if id(c) not in before]
+        assert clients
+        for client in clients:
+            # What the periodic refresh does, now.
+            await client.force_metadata_update()
+            assert set(client.cluster.topics()) <= {topic, f"{topic}.dlq"}
+    finally:
+        await consumer.stop()

@@ -6,6 +6,10 @@ in one transaction; if it meets a record that can never be handled (undecodable,
 rejected by the rules), the batch is handled again record by record, that record goes to
 `<topic>.dlq` with the error in its headers, and the consumer goes on. Any other failure
 (database down) rewinds to the batch's first records and retries.
+
+Each Kafka client here names the topics it uses: an idle one (a producer yet to send, an admin
+client) would otherwise refresh the metadata of every topic of the cluster every five minutes
+and keep it, memory that grows with the cluster, not with this consumer.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import structlog
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from opentelemetry.trace import Span
 
 from .errors import DomainError
+from .kafka import create_producer
 from .kafka_connection import KafkaTarget, broker_options
+from .kafka_probe import started
 from .kafka_tracing import BatchTrace, failed, under
 from .metrics import ConsumerMetrics, Metrics
 from .topics import TopicSpec, ensure_topics
@@ -106,13 +112,19 @@ class EventConsumer:
         self._handler: Handler = handler or self._one_as_batch
         self._retry_seconds = retry_seconds
         self._kafka = kafka
+        self._client_id = client_id
         # On stop, a batch being handled gets `grace_seconds` to finish and commit its offsets.
+        # The broker only reads: no producer or admin client of its own (topics are made by
+        # `start`, dead letters sent by a producer that names its one topic).
         self.broker = KafkaBroker(
             **broker_options(kafka),
             client_id=client_id,
             logger=None,
             graceful_timeout=grace_seconds,
+            consumer_only=True,
+            allow_auto_create_topics=False,
         )
+        self._dead_letters: AIOKafkaProducer | None = None
         self._subscriber = self.broker.subscriber(
             topic,
             title=f"{topic}:{group_id}",
@@ -126,13 +138,30 @@ class EventConsumer:
         self._metrics = ConsumerMetrics(metrics or Metrics(), topic, group_id, self.dlq_topic)
 
     async def start(self) -> None:
-        """Creates the dead-letter topic if missing, then joins the group."""
+        """Creates the dead-letter topic if missing, connects its producer, then joins the
+        group."""
         await ensure_topics(self._kafka, [dead_letter_spec(self.topic)])
-        await self.broker.start()
+        producer = create_producer(self._kafka, self._client_id)
+        await started(producer, self._kafka)
+        try:
+            # From now on the producer's metadata covers this topic alone.
+            await producer.partitions_for(self.dlq_topic)
+            self._dead_letters = producer
+            await self.broker.start()
+        except BaseException:
+            self._dead_letters = None
+            await producer.stop()
+            raise
 
     async def stop(self) -> None:
-        """Stops fetching, lets the batch in hand finish and commit, and leaves the group."""
-        await self.broker.stop()
+        """Stops fetching, lets the batch in hand finish (dead letters sent) and commit, and
+        leaves the group."""
+        try:
+            await self.broker.stop()
+        finally:
+            if self._dead_letters is not None:
+                await self._dead_letters.stop()
+                self._dead_letters = None
 
     async def _one_as_batch(self, delivery: Delivery) -> int | None:
         assert self._batch_handler is not None
@@ -234,11 +263,12 @@ class EventConsumer:
         headers[ERROR_HEADER] = f"{type(error).__name__}: {error}"[:2000]
         headers[SOURCE_HEADER] = f"{delivery.topic}/{delivery.partition}/{delivery.offset}"
         headers[GROUP_HEADER] = self.group_id
-        await self.broker.publish(
+        assert self._dead_letters is not None, "the consumer handles records once started"
+        await self._dead_letters.send_and_wait(
+            self.dlq_topic,
             delivery.value or b"",
-            topic=self.dlq_topic,
             key=delivery.key.encode() if delivery.key is not None else None,
-            headers=headers,
+            headers=[(k, v.encode()) for k, v in headers.items()],
         )
         self.stats.dead_lettered += 1
         self._metrics.dead_letters.inc()

@@ -48,7 +48,6 @@ from ndx_runtime.kafka_tracing import TRACE_HEADERS
 from ndx_runtime.topics import TopicSpec, entity_topic
 
 BINDING_VERSION = "0.4.0"
-_CORRELATION = "correlation_id"
 
 HEADER_DOCS = {
     "ce_specversion": "CloudEvents specification version.",
@@ -63,7 +62,6 @@ HEADER_DOCS = {
     ERROR_HEADER: "Why the record could not be handled: exception type and message.",
     SOURCE_HEADER: "Where the record was: topic/partition/offset.",
     GROUP_HEADER: "The consumer group that could not handle it.",
-    _CORRELATION: "Added by FastStream, which publishes dead letters; not used.",
 }
 # Header values the same on every record: documented as constants.
 _CONSTANT = {"ce_specversion", "ce_source", "ce_type", "content-type"}
@@ -281,7 +279,7 @@ def _message(root: Path, stream: Stream, dead_letter: str | None = None) -> dict
     if stream.message is not audit_pb2.AuditRecord:
         description += " A delete is followed by a tombstone: the same key, no value, no headers."
     if dead_letter is not None:
-        headers += [(h, b"") for h in (ERROR_HEADER, SOURCE_HEADER, GROUP_HEADER, _CORRELATION)]
+        headers += [(h, b"") for h in (ERROR_HEADER, SOURCE_HEADER, GROUP_HEADER)]
         description = f"A record of {stream.spec.name} as it was, with the error. {description}"
     return {
         "name": full_name,
@@ -289,7 +287,7 @@ def _message(root: Path, stream: Stream, dead_letter: str | None = None) -> dict
         "summary": f"Protobuf {full_name}, defined in {proto}.",
         "description": description,
         "contentType": "application/protobuf",
-        "headers": _headers_schema(headers, optional={*TRACE_HEADERS, _CORRELATION}),
+        "headers": _headers_schema(headers, optional=set(TRACE_HEADERS)),
         "payload": {
             "type": "string",
             "format": "binary",
