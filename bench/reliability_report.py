@@ -54,8 +54,8 @@ INTRO = """\
 What the exchange promises: no change is lost, no change is applied twice, no field leaks, no
 access goes unaudited, including when things break. Each scenario below breaks something for
 real on one machine (processes are killed with SIGKILL or stopped with SIGSTOP, the broker and
-PostgreSQL are killed and restarted) and checks the promise; the figures are those of the last
-run.
+PostgreSQL are killed and restarted) and checks the promise; the figures are those of each
+scenario's last recorded run, whose time and size are stated under it.
 
 - `make chaos` runs the fault and bad-input scenarios (`tests/faults/` and the tests they name)
   at ten times the size the test suite runs them at, and renders this page.
@@ -64,6 +64,22 @@ run.
 
 The test suite (`make test`) runs the same scenarios at their smaller size; a scenario that
 loses or duplicates anything fails there.
+"""
+
+
+LIMITS = """\
+## Known limits
+
+- A call refused because its audit record was not acknowledged in time
+  (`GATEWAY_AUDIT_TIMEOUT_SECONDS`) may still have that record stored later, with the status the
+  call would have had: the audit then shows an access the agency never received (never the
+  reverse). In the gateway-with-Kafka-down run every such record was stored.
+- The outbox relay remembers what it published when the database fails before the rows are
+  deleted, so it does not publish them again, on PostgreSQL. On SQLite, which may reuse row
+  ids, those rows are published again; consumers' inboxes absorb the copies.
+- The per-registry in-flight limit and the quotas are per gateway process.
+- A registry started while Kafka is unreachable waits at its consumers' start and does not
+  serve until Kafka answers; a registry already running keeps serving and taking writes.
 """
 
 
@@ -112,9 +128,9 @@ def figures_tables(figures: dict[str, Any]) -> list[str]:
 
 
 def scenario_section(name: str, title: str, result: Result | None) -> str:
-    head = f"### {title}\n"
+    head = f"### {title}"
     if result is None:
-        return head + f"\nNot run yet (scenario `{name}`).\n"
+        return head + f"\n\nNot run yet (scenario `{name}`).\n"
     size = "chaos size" if result.get("scale", 1) > 1 else "test-suite size"
     parts = [
         head,
@@ -155,7 +171,7 @@ def render() -> tuple[str, list[str]]:
                 results[name] = result
             parts.append(scenario_section(name, title, result))
         sections.append("\n".join(parts))
-    document = "\n".join([INTRO, summary(results), *sections])
+    document = "\n".join([INTRO, summary(results), *sections, LIMITS])
     return document, violations(results)
 
 
