@@ -131,7 +131,10 @@ def scenario_section(name: str, title: str, result: Result | None) -> str:
     head = f"### {title}"
     if result is None:
         return head + f"\n\nNot run yet (scenario `{name}`).\n"
-    size = "chaos size" if result.get("scale", 1) > 1 else "test-suite size"
+    if "minutes" in result["figures"]:
+        size = f"{value(result['figures']['minutes'])} minutes"
+    else:
+        size = "chaos size" if result.get("scale", 1) > 1 else "test-suite size"
     parts = [
         head,
         f"**Broken:** {result['broken']}",
