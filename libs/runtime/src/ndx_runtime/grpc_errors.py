@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -52,6 +53,33 @@ def bad_request(violations: list[tuple[str, str]], message: str | None = None) -
     )
     text = message or "; ".join(f"{f}: {d}" for f, d in violations)
     return rich_status(grpc.StatusCode.INVALID_ARGUMENT, text, detail)
+
+
+def resource_exhausted(
+    message: str,
+    *,
+    retry_after: float,
+    subject: str,
+    limit: str,
+    reason: str,
+    metadata: Mapping[str, str] | None = None,
+) -> grpc.Status:
+    """RESOURCE_EXHAUSTED for a limit that `subject` reached (its QuotaFailure describes the
+    limit), with the RetryInfo of when to try again (rounded up: never before it may)."""
+    delay = duration_pb2.Duration()
+    delay.FromNanoseconds(math.ceil(retry_after * 1e9))
+    return rich_status(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        message,
+        error_details_pb2.RetryInfo(retry_delay=delay),
+        error_details_pb2.QuotaFailure(
+            violations=[
+                error_details_pb2.QuotaFailure.Violation(subject=subject, description=limit)
+            ]
+        ),
+        reason=reason,
+        metadata=metadata,
+    )
 
 
 def status_for(error: DomainError) -> grpc.Status:

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import grpc
-from google.protobuf import duration_pb2
-from google.rpc import error_details_pb2
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 
 from ndx.gateway.v1 import audit_pb2
-from ndx_runtime.grpc_errors import bad_request, rich_status
+from ndx_runtime.grpc_errors import bad_request, resource_exhausted, rich_status
 from ndx_runtime.revocation import Revocations
 from ndx_runtime.tls import Identity, identity_from_pem, peer_certificate, revoked_message
 
@@ -257,20 +255,11 @@ def _not_an_agency(identity: Identity) -> grpc.Status:
 def _quota_exhausted(agency: str, purpose: str, grant: Grant, wait: float) -> grpc.Status:
     quota = grant.quota
     assert quota is not None
-    delay = duration_pb2.Duration()
-    delay.FromNanoseconds(int(wait * 1e9) + 1)
-    return rich_status(
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    return resource_exhausted(
         f"quota of {agency} for {purpose!r} used up: {quota.requests} calls per "
         f"{quota.per_seconds} s; retry in {wait:.2f} s",
-        error_details_pb2.RetryInfo(retry_delay=delay),
-        error_details_pb2.QuotaFailure(
-            violations=[
-                error_details_pb2.QuotaFailure.Violation(
-                    subject=f"{agency}/{purpose}",
-                    description=f"{quota.requests} calls per {quota.per_seconds} s",
-                )
-            ]
-        ),
+        retry_after=wait,
+        subject=f"{agency}/{purpose}",
+        limit=f"{quota.requests} calls per {quota.per_seconds} s",
         reason="QUOTA_EXHAUSTED",
     )

@@ -15,10 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import grpc
-from google.protobuf import duration_pb2
-from google.rpc import error_details_pb2
 
-from ndx_runtime.grpc_errors import rich_status
+from ndx_runtime.grpc_errors import resource_exhausted
 
 # What a refused caller is told to wait: slots free up as the calls holding them end.
 RETRY_SECONDS = 1
@@ -54,20 +52,12 @@ class InFlightLimit:
 
 def upstream_busy(upstream: str, limit: int) -> grpc.Status:
     """RESOURCE_EXHAUSTED naming the registry service that has `limit` calls in flight."""
-    delay = duration_pb2.Duration(seconds=RETRY_SECONDS)
-    return rich_status(
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    return resource_exhausted(
         f"{upstream} has {limit} calls in flight from this gateway, the most it takes; "
         f"retry in {RETRY_SECONDS} s",
-        error_details_pb2.RetryInfo(retry_delay=delay),
-        error_details_pb2.QuotaFailure(
-            violations=[
-                error_details_pb2.QuotaFailure.Violation(
-                    subject=f"upstream/{upstream}",
-                    description=f"{limit} calls in flight at most",
-                )
-            ]
-        ),
+        retry_after=RETRY_SECONDS,
+        subject=f"upstream/{upstream}",
+        limit=f"{limit} calls in flight at most",
         reason="UPSTREAM_BUSY",
         metadata={"upstream": upstream, "max_in_flight": str(limit)},
     )
