@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Connection, Table, func, select
 
@@ -36,6 +35,8 @@ from ndx_population.config import PopulationSettings
 from ndx_runtime.db import Database
 from ndx_runtime.settings import ServiceSettings
 from ndx_runtime.tls import channel_credentials
+
+from ..probes import SERVING, readiness
 
 STATE = Path(__file__).parents[2] / ".ndx"
 MODULES = {"population": "ndx_population", "land": "ndx_land", "business": "ndx_business"}
@@ -89,10 +90,7 @@ class Registry:
 
     async def readiness(self) -> bool:
         """Whether the registry's probe says it is ready (as Kubernetes would ask)."""
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{self.health_port}") as channel:
-            request = health_pb2.HealthCheckRequest(service="readiness")
-            reply = await health_pb2_grpc.HealthStub(channel).Check(request, timeout=5)
-        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+        return await readiness(self.health_port) == SERVING
 
 
 class Registries:

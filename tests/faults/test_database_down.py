@@ -22,7 +22,6 @@ import asyncpg
 import grpc
 import pytest
 from google.rpc import error_details_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import text
 
 from ndx.population.v1 import citizen_pb2
@@ -37,10 +36,9 @@ from ndx_runtime.kafka import read_topic
 from ndx_runtime.service import RunningService
 from ndx_runtime.tls import channel_credentials
 
+from ..probes import NOT_SERVING, SERVING, becomes, readiness
 from . import figures
 
-SERVING = health_pb2.HealthCheckResponse.SERVING
-NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 WRITES = 100  # acknowledged before the first outage, and after each
 REFUSED = 10  # refused writes, and as many reads, during each outage
 CONCURRENCY = 4
@@ -72,21 +70,6 @@ async def durable_database(stack: PostgresStack, name: str) -> str:
     finally:
         await conn.close()
     return url
-
-
-async def readiness(port: int) -> int:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        request = health_pb2.HealthCheckRequest(service="readiness")
-        return int((await health_pb2_grpc.HealthStub(channel).Check(request, timeout=5)).status)
-
-
-async def becomes(port: int, status: int, timeout: float = 120.0) -> float:
-    """Waits until the readiness probe says `status`; returns the seconds it took."""
-    started = time.monotonic()
-    async with asyncio.timeout(timeout):
-        while await readiness(port) != status:  # noqa: ASYNC110 (the service's own loop)
-            await asyncio.sleep(0.1)
-    return time.monotonic() - started
 
 
 def citizen(n: int) -> citizen_pb2.Citizen:

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ndx_gateway.admission import AUDIT_DOWN, NOT_AUDITED
 from ndx_gateway.audit.chain import verify
 from ndx_gateway.bootstrap import RunningGateway
@@ -34,13 +33,12 @@ from ndx_cli.stack.kafka import KafkaStack
 from ndx_cli.stack.procs import free_port
 from ndx_runtime.kafka import read_topic
 
+from ..probes import NOT_SERVING, SERVING, becomes, readiness
 from . import figures
 
 # A broker restart takes tens of seconds on a busy machine; `make chaos` restarts it ten times.
 pytestmark = pytest.mark.timeout(300 * figures.scale())
 
-SERVING = health_pb2.HealthCheckResponse.SERVING
-NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 STATE = Path(__file__).parents[2] / ".ndx"
 ANSWERED = 100  # calls answered before the first outage, and after each
 REFUSED = 20  # calls refused during each outage
@@ -83,21 +81,6 @@ async def setting(tmp_path: Path, kafka_bootstrap: str, pki: Path) -> AsyncItera
         if exchange is not None:
             await exchange.stop()
         broker.kill()
-
-
-async def readiness(port: int) -> int:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        request = health_pb2.HealthCheckRequest(service="readiness")
-        return int((await health_pb2_grpc.HealthStub(channel).Check(request, timeout=5)).status)
-
-
-async def becomes(port: int, status: int, timeout: float = 180.0) -> float:
-    """Waits until the readiness probe says `status`; returns the seconds it took."""
-    started = time.monotonic()
-    async with asyncio.timeout(timeout):
-        while await readiness(port) != status:  # noqa: ASYNC110 (the gateway's own loop)
-            await asyncio.sleep(0.1)
-    return time.monotonic() - started
 
 
 @dataclass
@@ -191,14 +174,14 @@ async def test_no_call_answered_unaudited(tmp_path: Path, setting: Setting) -> N
         for _ in range(outages):
             agency.killing()
             await asyncio.to_thread(audit_broker.kill)
-            to_not_ready.append(await becomes(health, NOT_SERVING))
+            to_not_ready.append(await becomes(health, NOT_SERVING, timeout=180.0))
             assert "kafka" in gateway.probes.readiness.failing, gateway.probes.readiness.failing
             await agency.until(agency.refused, agency.refused() + REFUSED)
 
             restarted = time.monotonic()
             await asyncio.to_thread(audit_broker.start, 180)
             agency.phase = "after"
-            await becomes(health, SERVING)
+            await becomes(health, SERVING, timeout=180.0)
             to_serving.append(time.monotonic() - restarted)
             served = len(agency.answered.get("after", ()))
             await agency.until(lambda: len(agency.answered.get("after", ())), served + ANSWERED)

@@ -10,18 +10,16 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ndx_gateway.bootstrap import start as start_gateway
 
 from ndx_cli.exchange import Exchange
 from ndx_cli.stack.kafka import KafkaStack
 from ndx_cli.stack.procs import free_port
 
+from ..probes import NOT_SERVING, SERVING, becomes, readiness
 from .conftest import Agency, registries
 from .support import GET_CITIZEN, VERIFY_CITIZEN
 
-SERVING = health_pb2.HealthCheckResponse.SERVING
-NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 STATE = Path(__file__).parents[2] / ".ndx"
 
 
@@ -42,18 +40,6 @@ async def audit_broker(
         yield stack
     finally:
         stack.kill()
-
-
-async def readiness(port: int) -> int:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        request = health_pb2.HealthCheckRequest(service="readiness")
-        return int((await health_pb2_grpc.HealthStub(channel).Check(request, timeout=5)).status)
-
-
-async def becomes(port: int, status: int, timeout: float = 120.0) -> None:
-    async with asyncio.timeout(timeout):
-        while await readiness(port) != status:  # noqa: ASYNC110 (the gateway's own loop)
-            await asyncio.sleep(0.2)
 
 
 async def test_with_kafka_stopped_calls_are_refused(
