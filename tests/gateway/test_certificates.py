@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -99,32 +99,23 @@ def refused() -> Iterator[dict[str, str]]:
         yield seen
 
 
-async def test_an_expired_certificate_fails_the_handshake(
-    system: System, dev_pki: DevPki, refused: dict[str, str]
+# Certificates the TLS handshake itself refuses: the same identity, a bad validity or issuer.
+UNTRUSTED: dict[str, Callable[[DevPki], tuple[bytes, bytes]]] = {
+    "expired": lambda pki: pki.issue(TAX, not_after=datetime.now(UTC) - timedelta(minutes=1)),
+    "not yet valid": lambda pki: pki.issue(TAX, not_before=datetime.now(UTC) + timedelta(hours=1)),
+    # The same name, from an authority the gateway does not trust.
+    "signed by another CA": lambda _: issue(TAX, new_authority("NDX Dev CA")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNTRUSTED))
+async def test_an_untrusted_certificate_fails_the_handshake(
+    system: System, dev_pki: DevPki, refused: dict[str, str], case: str
 ) -> None:
-    cert, key = dev_pki.issue(TAX, not_after=datetime.now(UTC) - timedelta(minutes=1))
+    cert, key = UNTRUSTED[case](dev_pki)
     error = await _refused(_agency(system.gateway.port, dev_pki, cert, key, TAX.name))
     assert error.code() is grpc.StatusCode.UNAVAILABLE
-    refused["expired"] = "handshake fails (UNAVAILABLE)"
-
-
-async def test_a_not_yet_valid_certificate_fails_the_handshake(
-    system: System, dev_pki: DevPki, refused: dict[str, str]
-) -> None:
-    cert, key = dev_pki.issue(TAX, not_before=datetime.now(UTC) + timedelta(hours=1))
-    error = await _refused(_agency(system.gateway.port, dev_pki, cert, key, TAX.name))
-    assert error.code() is grpc.StatusCode.UNAVAILABLE
-    refused["not yet valid"] = "handshake fails (UNAVAILABLE)"
-
-
-async def test_a_certificate_signed_by_another_ca_fails_the_handshake(
-    system: System, dev_pki: DevPki, refused: dict[str, str]
-) -> None:
-    # The same identity and name, from an authority the gateway does not trust.
-    cert, key = issue(TAX, new_authority("NDX Dev CA"))
-    error = await _refused(_agency(system.gateway.port, dev_pki, cert, key, TAX.name))
-    assert error.code() is grpc.StatusCode.UNAVAILABLE
-    refused["signed by another CA"] = "handshake fails (UNAVAILABLE)"
+    refused[case] = "handshake fails (UNAVAILABLE)"
 
 
 @pytest.mark.parametrize(

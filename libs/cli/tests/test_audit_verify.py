@@ -121,6 +121,23 @@ def index_url(tmp_path: Path) -> str:
     return url
 
 
+def rewrite(index_url: str, chain_id: str, sequence: int, record: audit_pb2.AuditRecord) -> None:
+    """Stores `record` in place of the index's record `sequence` of `chain_id`."""
+    asyncio.run(
+        change(
+            index_url,
+            update(records)
+            .where(records.c.chain_id == chain_id, records.c.sequence == sequence)
+            .values(record=record.SerializeToString(deterministic=True)),
+        )
+    )
+
+
+def broken_links(result: Result) -> list[str]:
+    """The broken links `ndx audit verify` named, one line each."""
+    return [line.strip() for line in result.output.splitlines() if line.startswith("  chain")]
+
+
 def test_an_intact_index_verifies(index_url: str) -> None:
     result = run("--database-url", index_url)
     assert result.exit_code == 0, result.output
@@ -132,18 +149,10 @@ def test_an_edited_record_is_named(index_url: str, detected: dict[str, str]) -> 
     chain_id, sequence = CHAINS[1], 3
     record = asyncio.run(stored_record(index_url, chain_id, sequence))
     record.officer = "somebody-else"
-    asyncio.run(
-        change(
-            index_url,
-            update(records)
-            .where(records.c.chain_id == chain_id, records.c.sequence == sequence)
-            .values(record=record.SerializeToString(deterministic=True)),
-        )
-    )
+    rewrite(index_url, chain_id, sequence, record)
     result = run("--database-url", index_url)
     assert result.exit_code == 1, result.output
-    broken = [line.strip() for line in result.output.splitlines() if line.startswith("  chain")]
-    assert broken == [
+    assert broken_links(result) == [
         f"chain {chain_id} record {sequence}: altered: its hash does not match the one "
         f"record {sequence + 1} holds"
     ]
@@ -229,18 +238,12 @@ def test_two_swapped_records_in_the_index_are_named(
     chain_id = CHAINS[0]
     second, third = (asyncio.run(stored_record(index_url, chain_id, s)) for s in (2, 3))
     for sequence, record in ((2, third), (3, second)):
-        asyncio.run(
-            change(
-                index_url,
-                update(records)
-                .where(records.c.chain_id == chain_id, records.c.sequence == sequence)
-                .values(record=record.SerializeToString(deterministic=True)),
-            )
-        )
+        rewrite(index_url, chain_id, sequence, record)
     result = run("--database-url", index_url)
     assert result.exit_code == 1, result.output
-    broken = [line.strip() for line in result.output.splitlines() if line.startswith("  chain")]
-    assert broken == [f"chain {chain_id} record 2: missing (the chain jumps from 1 to 3)"]
+    assert broken_links(result) == [
+        f"chain {chain_id} record 2: missing (the chain jumps from 1 to 3)"
+    ]
     detected["two records swapped in the index"] = "named: missing (the chain jumps)"
 
 
@@ -269,6 +272,6 @@ async def test_records_removed_reordered_or_repeated_on_the_topic_are_named(
         result = await asyncio.to_thread(run, "--from-kafka", "--topic", topic)
         assert result.exit_code == 1, (name, result.output)
         # One broken link, in the tampered chain only; the other chain holds.
-        broken = [line.strip() for line in result.output.splitlines() if line.startswith("  chain")]
+        broken = broken_links(result)
         assert len(broken) == 1 and broken[0].startswith(problem), (name, result.output)
         detected[f"a record {name} on the audit topic"] = "named: " + problem.split(": ")[1]
